@@ -1,0 +1,54 @@
+"""Payments of approved invoices: recorded here by hand, or (later) imported from QuickBooks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Company
+from procurement.models import Document
+
+
+class Method(models.TextChoices):
+    BILL_PAYMENT = "bill_payment", "Bill Payment"
+    CHEQUE = "cheque", "Cheque"
+    CARD = "card", "Credit/Debit Card"
+    SUPPLIER_CREDIT = "supplier_credit", "Supplier Credit"
+
+
+class Source(models.TextChoices):
+    RECORDED_HERE = "recorded_here", "Recorded here"
+    QUICKBOOKS = "quickbooks", "QuickBooks"
+
+
+class PaymentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Payment(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="payments")
+    invoice = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    paid_on = models.DateField()
+    method = models.CharField(max_length=20, choices=Method.choices)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.RECORDED_HERE)
+    status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.ACTIVE)
+    reference = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
+        indexes = [models.Index(fields=["company", "-paid_on"]), models.Index(fields=["invoice", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} on {self.paid_on}"

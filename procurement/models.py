@@ -1,0 +1,243 @@
+"""Suppliers, purchase orders, invoices, their lines, custom fields and the append-only event log.
+
+Purchase orders and invoices share one ``Document`` model because they share numbering, lines,
+discounts, totals and the approval workflow. Totals are stored for fast lists but only ever written
+by ``procurement.services.document_recalculate`` from the lines (see ``procurement.money``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.models import Company
+
+
+class Supplier(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="suppliers")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    tax_id = models.CharField("Tax ID", max_length=50, blank=True)
+    currency = models.CharField(max_length=3)
+    is_active = models.BooleanField("Active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "company", name="supplier_name_unique_per_company_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListKind(models.TextChoices):
+    ACCOUNT = "account", "Account"
+    CLASS = "class", "Class"
+    CUSTOMER_PROJECT = "customer_project", "Customer / project"
+
+
+class ListOption(models.Model):
+    """A choice for a line's account, class or customer/project.
+
+    Typed in by hand today; the QuickBooks integration fills ``external_id`` when it imports the
+    company's lists, so lines keep pointing at the same option.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="list_options")
+    kind = models.CharField(max_length=20, choices=ListKind.choices)
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=50, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "company", "kind", name="list_option_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentKind(models.TextChoices):
+    PURCHASE_ORDER = "purchase_order", "Purchase order"
+    INVOICE = "invoice", "Invoice"
+
+
+class CustomField(models.Model):
+    """A document custom field defined by the company, e.g. "Location" or "Project"."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="custom_fields")
+    name = models.CharField(max_length=100)
+    applies_to_purchase_orders = models.BooleanField(default=True)
+    applies_to_invoices = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), "company", name="custom_field_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def applies_to(self, kind: str) -> bool:
+        return self.applies_to_invoices if kind == DocumentKind.INVOICE else self.applies_to_purchase_orders
+
+
+class DocumentNumbering(models.Model):
+    """Next number per company and kind; rows are locked while a number is taken."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="numberings")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    prefix = models.CharField(max_length=20, blank=True)
+    next_value = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("company", "kind", name="numbering_unique")]
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    IN_REVISION = "in_revision", "In Revision"
+    CANCELLED = "cancelled", "Cancelled"
+    PARTLY_PAID = "partly_paid", "Partly Paid"
+    PAID = "paid", "Paid"
+
+
+class DiscountType(models.TextChoices):
+    NONE = "", "No discount"
+    PERCENT = "percent", "Percent"
+    AMOUNT = "amount", "Amount"
+
+
+class Document(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=40)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="documents")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    issue_date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, default=Decimal("1"))
+    notes = models.TextField(blank=True)
+    discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default="", blank=True)
+    discount_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    # Invoices only: the supplier's own invoice number, shown as the QuickBooks Bill number.
+    supplier_unique_code = models.CharField(max_length=100, blank=True)
+    purchase_order = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    # Derived by document_recalculate; never typed in.
+    subtotal = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    discount_total = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    revision = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-sequence"]
+        constraints = [
+            models.UniqueConstraint("company", "kind", "sequence", name="document_sequence_unique"),
+            models.UniqueConstraint(
+                "supplier",
+                Lower("supplier_unique_code"),
+                condition=models.Q(kind="invoice") & ~models.Q(status="cancelled"),
+                name="supplier_unique_code_unique_per_supplier",
+            ),
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="document_total_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "kind", "status", "-sequence"]),
+            models.Index(fields=["company", "kind", "-sequence"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_invoice(self) -> bool:
+        return self.kind == DocumentKind.INVOICE
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4)
+    discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default="", blank=True)
+    discount_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    account = models.ForeignKey(ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    line_class = models.ForeignKey(
+        ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="class"
+    )
+    customer_project = models.ForeignKey(
+        ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
+    # Derived: net after the line's own discount, the share of the document discount, and tax.
+    net_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    document_discount_share = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    @property
+    def amount_after_document_discount(self) -> Decimal:
+        return self.net_amount - self.document_discount_share
+
+
+class CustomFieldValue(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="custom_values")
+    field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("document", "field", name="custom_value_unique")]
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    TRANSITION = "transition", "Status changed"
+    EDITED = "edited", "Edited"
+    EDIT_WITHOUT_REVISION = "edit_without_revision", "Edited without revision"
+
+
+class DocumentEvent(models.Model):
+    """Append-only history: who did what, when, from which status to which, and why."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Set when the change came from outside, e.g. "QuickBooks payment 123".
+    source = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=30, blank=True)
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    comment = models.TextField(blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Document events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,347 @@
+"""Writes to suppliers and documents. Every change to a document goes through here.
+
+Each public function checks the actor's role, validates everything before touching the database,
+and writes inside one transaction together with its event row, so a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from accounts.models import User
+from accounts.roles import Action as Permission
+from accounts.roles import require
+from procurement import money, workflow
+from procurement.inputs import DocumentData, SupplierData
+from procurement.models import (
+    CustomField,
+    CustomFieldValue,
+    Document,
+    DocumentEvent,
+    DocumentKind,
+    DocumentLine,
+    DocumentNumbering,
+    EventKind,
+    ListKind,
+    ListOption,
+    Status,
+    Supplier,
+)
+from procurement.validation import document_differences, validate_document
+from procuresync.errors import TransitionNotAllowed, ValidationFailed
+
+# ---------------------------------------------------------------- suppliers
+
+
+def _check_supplier(*, actor: User, data: SupplierData, exclude_id: int | None = None) -> None:
+    errors: dict[str, list[str]] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = ["Enter the supplier's name."]
+    else:
+        clash = Supplier.objects.filter(company_id=actor.company_id).annotate(lname=Lower("name"))
+        if clash.filter(lname=name.lower()).exclude(pk=exclude_id).exists():
+            errors["name"] = [f"A supplier named {name!r} already exists."]
+    if len(data.currency) != 3 or not data.currency.isalpha():
+        errors["currency"] = ["Enter a three-letter currency code such as USD or EUR."]
+    if errors:
+        raise ValidationFailed("The supplier could not be saved.", fields=errors)
+
+
+def supplier_create(*, actor: User, data: SupplierData) -> Supplier:
+    require(actor, Permission.SUPPLIER_MANAGE)
+    _check_supplier(actor=actor, data=data)
+    try:
+        with transaction.atomic():
+            return Supplier.objects.create(
+                company_id=actor.company_id,
+                name=data.name.strip(),
+                currency=data.currency.upper(),
+                email=data.email.strip(),
+                address=data.address.strip(),
+                tax_id=data.tax_id.strip(),
+                is_active=data.is_active,
+            )
+    except IntegrityError:  # a concurrent create with the same name won the race
+        raise ValidationFailed(f"A supplier named {data.name!r} already exists.", field="name") from None
+
+
+def supplier_update(*, actor: User, supplier: Supplier, data: SupplierData) -> Supplier:
+    require(actor, Permission.SUPPLIER_MANAGE)
+    _check_supplier(actor=actor, data=data, exclude_id=supplier.pk)
+    if data.currency.upper() != supplier.currency and supplier.documents.exists():
+        raise ValidationFailed(
+            "The currency of a supplier with documents cannot change; create a new supplier instead.",
+            field="currency",
+        )
+    supplier.name = data.name.strip()
+    supplier.currency = data.currency.upper()
+    supplier.email = data.email.strip()
+    supplier.address = data.address.strip()
+    supplier.tax_id = data.tax_id.strip()
+    supplier.is_active = data.is_active
+    try:
+        with transaction.atomic():
+            supplier.save()
+    except IntegrityError:
+        raise ValidationFailed(f"A supplier named {data.name!r} already exists.", field="name") from None
+    return supplier
+
+
+def list_option_create(*, actor: User, kind: str, name: str) -> ListOption:
+    require(actor, Permission.SUPPLIER_MANAGE)
+    if kind not in ListKind.values:
+        raise ValidationFailed(f"Unknown list {kind!r}.", field="kind")
+    option, _ = ListOption.objects.get_or_create(
+        company_id=actor.company_id, kind=kind, name=name.strip(), defaults={"is_active": True}
+    )
+    return option
+
+
+def custom_field_create(*, actor: User, name: str, purchase_orders: bool = True, invoices: bool = True) -> CustomField:
+    require(actor, Permission.USERS_MANAGE)
+    if not name.strip():
+        raise ValidationFailed("Enter the field's name.", field="name")
+    if CustomField.objects.filter(company_id=actor.company_id, name__iexact=name.strip()).exists():
+        raise ValidationFailed(f"A custom field named {name!r} already exists.", field="name")
+    return CustomField.objects.create(
+        company_id=actor.company_id,
+        name=name.strip(),
+        applies_to_purchase_orders=purchase_orders,
+        applies_to_invoices=invoices,
+    )
+
+
+# ---------------------------------------------------------------- documents
+
+
+def _take_number(*, company_id: int, kind: str) -> tuple[int, str]:
+    numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(
+        company_id=company_id, kind=kind, defaults={"prefix": "PO-" if kind == DocumentKind.PURCHASE_ORDER else "INV-"}
+    )
+    # Skip numbers taken some other way (e.g. imported), so the unique constraint never trips.
+    latest = (
+        Document.objects.filter(company_id=company_id, kind=kind).order_by("-sequence").values_list("sequence", flat=True).first()
+    )
+    value = max(numbering.next_value, (latest or 0) + 1)
+    numbering.next_value = value + 1
+    numbering.save(update_fields=["next_value"])
+    return value, f"{numbering.prefix}{value:05d}"
+
+
+def numbering_set_prefix(*, actor: User, kind: str, prefix: str) -> None:
+    require(actor, Permission.USERS_MANAGE)
+    if len(prefix) > 20:
+        raise ValidationFailed("A prefix has at most 20 characters.", field="prefix")
+    with transaction.atomic():
+        numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(company_id=actor.company_id, kind=kind)
+        numbering.prefix = prefix
+        numbering.save(update_fields=["prefix"])
+
+
+def _write_event(
+    document: Document,
+    *,
+    kind: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    action: str = "",
+    comment: str = "",
+    changes: dict[str, object] | None = None,
+    source: str = "",
+) -> DocumentEvent:
+    return DocumentEvent.objects.create(
+        document=document,
+        kind=kind,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        comment=comment,
+        changes=changes or {},
+        source=source,
+    )
+
+
+def document_recalculate(document: Document) -> None:
+    """Derive line and document totals from the lines (the only writer of those columns)."""
+    lines = list(document.lines.all())
+    totals = money.document_totals(
+        [
+            money.LineInput(
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_type=line.discount_type,
+                discount_value=line.discount_value,
+                tax_rate=line.tax_rate,
+            )
+            for line in lines
+        ],
+        document.discount_type,
+        document.discount_value,
+    )
+    for line, line_totals in zip(lines, totals.lines, strict=True):
+        line.net_amount = line_totals.net
+        line.document_discount_share = line_totals.document_discount_share
+        line.tax_amount = line_totals.tax
+    DocumentLine.objects.bulk_update(lines, ["net_amount", "document_discount_share", "tax_amount"])
+    document.subtotal = totals.subtotal
+    document.discount_total = totals.discount_total
+    document.tax_total = totals.tax_total
+    document.total = totals.total
+    document.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "updated_at"])
+
+
+def _apply(document: Document, data: DocumentData, supplier: Supplier, exchange_rate: Decimal) -> None:
+    document.supplier = supplier
+    document.issue_date = data.issue_date
+    document.due_date = data.due_date if document.kind == DocumentKind.INVOICE else None
+    document.currency = (data.currency or supplier.currency).upper()
+    document.exchange_rate = exchange_rate
+    document.notes = data.notes
+    document.discount_type = data.discount_type
+    document.discount_value = data.discount_value if data.discount_type else Decimal("0")
+    document.supplier_unique_code = data.supplier_unique_code.strip() if document.is_invoice else ""
+    document.purchase_order_id = data.purchase_order_id if document.is_invoice else None
+    document.save()
+    document.lines.all().delete()
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=document,
+            position=index,
+            description=line.description.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_type=line.discount_type,
+            discount_value=line.discount_value if line.discount_type else Decimal("0"),
+            tax_rate=line.tax_rate,
+            account_id=line.account_id,
+            line_class_id=line.class_id,
+            customer_project_id=line.customer_project_id,
+        )
+        for index, line in enumerate(data.lines, start=1)
+    )
+    document.custom_values.all().delete()
+    CustomFieldValue.objects.bulk_create(
+        CustomFieldValue(document=document, field_id=field_id, value=value.strip())
+        for field_id, value in data.custom_values.items()
+        if value.strip()
+    )
+    document_recalculate(document)
+
+
+def document_create(*, actor: User, kind: str, data: DocumentData) -> Document:
+    require(actor, Permission.DOCUMENT_CREATE)
+    supplier, exchange_rate = validate_document(actor=actor, kind=kind, data=data, document=None)
+    try:
+        with transaction.atomic():
+            sequence, number = _take_number(company_id=actor.company_id, kind=kind)  # type: ignore[arg-type]
+            document = Document(
+                company_id=actor.company_id, kind=kind, sequence=sequence, number=number, created_by=actor
+            )
+            _apply(document, data, supplier, exchange_rate)
+            _write_event(document, kind=EventKind.CREATED, actor=actor, to_status=Status.DRAFT)
+    except IntegrityError as exc:
+        raise _integrity_to_validation(exc) from None
+    return document
+
+
+def _integrity_to_validation(exc: IntegrityError) -> ValidationFailed:
+    if "supplier_unique_code" in str(exc).lower() or "UNIQUE" in str(exc):
+        return ValidationFailed(
+            "This supplier already has an invoice with that Supplier Unique Code.", field="supplier_unique_code"
+        )
+    return ValidationFailed(f"The document could not be saved: {exc}")
+
+
+_NOTES_ONLY_FIELDS = ("notes",)
+
+
+def document_update(*, actor: User, document: Document, data: DocumentData, comment: str = "") -> Document:
+    """Save an edit. Draft / In Revision: anything. Approved and later: notes only, logged as an edit
+    without revision (it must never reach QuickBooks). Final statuses: nothing."""
+    require(actor, Permission.DOCUMENT_EDIT)
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        changes = document_differences(document, data)
+        if not changes:
+            return document
+        status = Status(document.status)
+        if status in workflow.EDITABLE_STATUSES:
+            supplier, exchange_rate = validate_document(actor=actor, kind=document.kind, data=data, document=document)
+            try:
+                with transaction.atomic():
+                    _apply(document, data, supplier, exchange_rate)
+            except IntegrityError as exc:
+                raise _integrity_to_validation(exc) from None
+            _write_event(document, kind=EventKind.EDITED, actor=actor, comment=comment, changes=changes)
+            return document
+        if status in workflow.NOTES_ONLY_STATUSES:
+            financial = sorted(set(changes) - set(_NOTES_ONLY_FIELDS))
+            if financial:
+                raise TransitionNotAllowed(
+                    f"A {status.label} document can only have its notes changed; "
+                    f"to change {', '.join(financial)}, revise it first.",
+                    fields={name: ["Revise the document to change this."] for name in financial},
+                )
+            document.notes = data.notes
+            document.save(update_fields=["notes", "updated_at"])
+            kind = EventKind.EDITED if status == Status.PENDING else EventKind.EDIT_WITHOUT_REVISION
+            _write_event(document, kind=kind, actor=actor, comment=comment, changes=changes)
+            return document
+        raise TransitionNotAllowed(f"A {status.label} document can no longer be edited.", field="status")
+
+
+def document_transition(*, actor: User, document: Document, action: workflow.Action, comment: str = "") -> Document:
+    """Move a document through the workflow: submit, approve, reject, revise or cancel."""
+    require(actor, workflow.PERMISSION_FOR[action])
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        current = Status(document.status)
+        if action == workflow.Action.CANCEL and current in (Status.PARTLY_PAID, Status.PAID):
+            raise TransitionNotAllowed(
+                f"This invoice is {current.label}. Cancel its payments first, then cancel the invoice.",
+                field="status",
+            )
+        target = workflow.next_status(current, action)
+        if action == workflow.Action.SUBMIT and not document.lines.exists():
+            raise ValidationFailed("Add at least one line before submitting.", field="lines")
+        if action == workflow.Action.REJECT and not comment.strip():
+            raise ValidationFailed("Say why the document is rejected.", field="comment")
+        if action == workflow.Action.REVISE:
+            document.revision += 1
+        document.status = target
+        document.save(update_fields=["status", "revision", "updated_at"])
+        _write_event(
+            document,
+            kind=EventKind.TRANSITION,
+            actor=actor,
+            action=action.value,
+            from_status=current,
+            to_status=target,
+            comment=comment,
+        )
+    return document
+
+
+def document_set_payment_status(*, document: Document, status: Status, actor: User | None, source: str, comment: str) -> None:
+    """Used by payments only: record a status change that follows from the active payments."""
+    if document.status == status:
+        return
+    previous = document.status
+    document.status = status
+    document.save(update_fields=["status", "updated_at"])
+    _write_event(
+        document,
+        kind=EventKind.TRANSITION,
+        actor=actor,
+        action="payment",
+        from_status=previous,
+        to_status=status,
+        comment=comment,
+        source=source,
+    )

@@ -1,0 +1,118 @@
+"""Shared personas and builders. A test reads as: given <persona> and <document>, when ..., then ...
+
+Personas (all in the company "Acme" unless named otherwise):
+- ``creator``: Create role; ``approver``: Approve; ``payer``: Payment; ``admin``: Admin;
+- ``nobody``: a member with no role; ``outsider``: Create+Approve+Payment+Admin in *another* company.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Company, User
+from accounts.roles import Role
+from accounts.services import company_create, user_create
+from procurement import workflow
+from procurement.inputs import DocumentData, LineData, SupplierData
+from procurement.models import Document, DocumentKind, Supplier
+from procurement.services import document_create, document_transition, supplier_create
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords() -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def company(db: None) -> Company:
+    return company_create(name="Acme", home_currency="USD")
+
+
+@pytest.fixture
+def other_company(db: None) -> Company:
+    return company_create(name="Globex", home_currency="USD")
+
+
+def make_user(company: Company, username: str, *roles: Role) -> User:
+    return user_create(company=company, username=username, password=PASSWORD, roles=set(roles), first_name=username.title())
+
+
+@pytest.fixture
+def creator(company: Company) -> User:
+    return make_user(company, "creator", Role.CREATE)
+
+
+@pytest.fixture
+def approver(company: Company) -> User:
+    return make_user(company, "approver", Role.APPROVE)
+
+
+@pytest.fixture
+def payer(company: Company) -> User:
+    return make_user(company, "payer", Role.PAYMENT)
+
+
+@pytest.fixture
+def admin(company: Company) -> User:
+    return make_user(company, "admin", Role.ADMIN)
+
+
+@pytest.fixture
+def nobody(company: Company) -> User:
+    return make_user(company, "nobody")
+
+
+@pytest.fixture
+def outsider(other_company: Company) -> User:
+    return make_user(other_company, "outsider", *Role)
+
+
+@pytest.fixture
+def supplier(creator: User) -> Supplier:
+    return supplier_create(actor=creator, data=SupplierData(name="Paper Co", currency="USD", email="ap@paper.example"))
+
+
+def line(description: str = "A4 paper", quantity: str = "10", unit_price: str = "5.00", **kwargs: object) -> LineData:
+    return LineData(description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price), **kwargs)  # type: ignore[arg-type]
+
+
+def invoice_data(supplier: Supplier, *lines: LineData, code: str = "SUP-1001", **kwargs: object) -> DocumentData:
+    return DocumentData(
+        supplier_id=supplier.pk,
+        issue_date=kwargs.pop("issue_date", dt.date(2026, 11, 2)),  # type: ignore[arg-type]
+        due_date=kwargs.pop("due_date", dt.date(2026, 12, 2)),  # type: ignore[arg-type]
+        lines=list(lines) or [line()],
+        supplier_unique_code=code,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def po_data(supplier: Supplier, *lines: LineData, **kwargs: object) -> DocumentData:
+    return DocumentData(
+        supplier_id=supplier.pk,
+        issue_date=kwargs.pop("issue_date", dt.date(2026, 11, 2)),  # type: ignore[arg-type]
+        lines=list(lines) or [line()],
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def draft_invoice(creator: User, supplier: Supplier) -> Document:
+    return document_create(actor=creator, kind=DocumentKind.INVOICE, data=invoice_data(supplier))
+
+
+@pytest.fixture
+def approved_invoice(creator: User, approver: User, draft_invoice: Document) -> Document:
+    document_transition(actor=creator, document=draft_invoice, action=workflow.Action.SUBMIT)
+    return document_transition(actor=approver, document=draft_invoice, action=workflow.Action.APPROVE)
+
+
+@pytest.fixture
+def draft_po(creator: User, supplier: Supplier) -> Document:
+    return document_create(actor=creator, kind=DocumentKind.PURCHASE_ORDER, data=po_data(supplier))
