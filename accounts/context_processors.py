@@ -10,4 +10,4 @@ def roles(request: HttpRequest) -> dict[str, object]:
     user = request.user
     if not user.is_authenticated:
         return {"can": {}}
-    return {"can": {action.name.lower(): allowed(user, action) for action in Action}}  # type: ignore[arg-type]
+    return {"can": {action.name.lower(): allowed(user, action) for action in Action}}

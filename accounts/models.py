@@ -34,3 +34,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def tenant_id(self) -> int:
+        """The company id of a member; services only ever act for members (roles require one)."""
+        if self.company_id is None:
+            raise ValueError(f"User {self.username} belongs to no company")
+        return self.company_id

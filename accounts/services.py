@@ -40,9 +40,7 @@ def user_create(
     if len(password) < 8:
         raise ValidationFailed("A password has at least 8 characters.", field="password")
     with transaction.atomic():
-        user = User(
-            company=company, username=username.strip(), first_name=first_name, last_name=last_name, email=email
-        )
+        user = User(company=company, username=username.strip(), first_name=first_name, last_name=last_name, email=email)
         set_roles_fields(user, roles)
         user.set_password(password)
         user.save()

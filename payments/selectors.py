@@ -23,7 +23,7 @@ def payment_list(
     invoice_id: int | None = None,
 ) -> QuerySet[Payment]:
     require(user, Action.PAYMENT_VIEW)
-    qs = Payment.objects.filter(company_id=user.company_id).select_related("invoice", "invoice__supplier")
+    qs = Payment.objects.filter(company_id=user.tenant_id).select_related("invoice", "invoice__supplier")
     if date_from:
         qs = qs.filter(paid_on__gte=date_from)
     if date_to:
@@ -42,6 +42,6 @@ def payment_list(
 def payment_get(*, user: User, payment_id: object) -> Payment:
     require(user, Action.PAYMENT_VIEW)
     try:
-        return Payment.objects.select_related("invoice").get(company_id=user.company_id, pk=int(str(payment_id)))
+        return Payment.objects.select_related("invoice").get(company_id=user.tenant_id, pk=int(str(payment_id)))
     except (Payment.DoesNotExist, ValueError):
         raise NotFound("No such payment.") from None

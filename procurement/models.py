@@ -134,9 +134,7 @@ class Document(models.Model):
     discount_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
     # Invoices only: the supplier's own invoice number, shown as the QuickBooks Bill number.
     supplier_unique_code = models.CharField(max_length=100, blank=True)
-    purchase_order = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
-    )
+    purchase_order = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
     # Derived by document_recalculate; never typed in.
     subtotal = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
     discount_total = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -184,9 +182,7 @@ class DocumentLine(models.Model):
     line_class = models.ForeignKey(
         ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="class"
     )
-    customer_project = models.ForeignKey(
-        ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    customer_project = models.ForeignKey(ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     # Derived: net after the line's own discount, the share of the document discount, and tax.
     net_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -240,4 +236,4 @@ class DocumentEvent(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise RuntimeError("Document events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)

@@ -108,7 +108,9 @@ def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return floors
 
 
-def document_totals(lines: Sequence[LineInput], discount_type: str = "", discount_value: Decimal = ZERO) -> DocumentTotals:
+def document_totals(
+    lines: Sequence[LineInput], discount_type: str = "", discount_value: Decimal = ZERO
+) -> DocumentTotals:
     grosses_nets = [line_net(line) for line in lines]
     nets = [net for _, net in grosses_nets]
     subtotal = sum(nets, ZERO)

@@ -11,7 +11,8 @@ from procuresync.errors import NotFound
 
 
 def suppliers_for(user: User) -> QuerySet[Supplier]:
-    return Supplier.objects.filter(company_id=user.company_id)
+    require(user, Action.DOCUMENT_VIEW)
+    return Supplier.objects.filter(company_id=user.tenant_id)
 
 
 def supplier_get(*, user: User, supplier_id: object) -> Supplier:
@@ -23,7 +24,7 @@ def supplier_get(*, user: User, supplier_id: object) -> Supplier:
 
 def documents_for(user: User, kind: str | None = None) -> QuerySet[Document]:
     require(user, Action.DOCUMENT_VIEW)
-    qs = Document.objects.filter(company_id=user.company_id)
+    qs = Document.objects.filter(company_id=user.tenant_id)
     if kind:
         qs = qs.filter(kind=kind)
     return qs
@@ -59,8 +60,10 @@ def document_get(*, user: User, document_id: object, kind: str | None = None) ->
 
 
 def list_options_for(user: User, kind: str) -> QuerySet[ListOption]:
-    return ListOption.objects.filter(company_id=user.company_id, kind=kind, is_active=True)
+    require(user, Action.DOCUMENT_VIEW)
+    return ListOption.objects.filter(company_id=user.tenant_id, kind=kind, is_active=True)
 
 
 def custom_fields_for(user: User, kind: str) -> list[CustomField]:
-    return [f for f in CustomField.objects.filter(company_id=user.company_id) if f.applies_to(kind)]
+    require(user, Action.DOCUMENT_VIEW)
+    return [f for f in CustomField.objects.filter(company_id=user.tenant_id) if f.applies_to(kind)]

@@ -42,8 +42,11 @@ def _check_supplier(*, actor: User, data: SupplierData, exclude_id: int | None =
     if not name:
         errors["name"] = ["Enter the supplier's name."]
     else:
-        clash = Supplier.objects.filter(company_id=actor.company_id).annotate(lname=Lower("name"))
-        if clash.filter(lname=name.lower()).exclude(pk=exclude_id).exists():
+        clash = Supplier.objects.filter(company_id=actor.tenant_id).annotate(lname=Lower("name"))
+        clash = clash.filter(lname=name.lower())
+        if exclude_id is not None:
+            clash = clash.exclude(pk=exclude_id)
+        if clash.exists():
             errors["name"] = [f"A supplier named {name!r} already exists."]
     if len(data.currency) != 3 or not data.currency.isalpha():
         errors["currency"] = ["Enter a three-letter currency code such as USD or EUR."]
@@ -57,7 +60,7 @@ def supplier_create(*, actor: User, data: SupplierData) -> Supplier:
     try:
         with transaction.atomic():
             return Supplier.objects.create(
-                company_id=actor.company_id,
+                company_id=actor.tenant_id,
                 name=data.name.strip(),
                 currency=data.currency.upper(),
                 email=data.email.strip(),
@@ -96,7 +99,7 @@ def list_option_create(*, actor: User, kind: str, name: str) -> ListOption:
     if kind not in ListKind.values:
         raise ValidationFailed(f"Unknown list {kind!r}.", field="kind")
     option, _ = ListOption.objects.get_or_create(
-        company_id=actor.company_id, kind=kind, name=name.strip(), defaults={"is_active": True}
+        company_id=actor.tenant_id, kind=kind, name=name.strip(), defaults={"is_active": True}
     )
     return option
 
@@ -105,10 +108,10 @@ def custom_field_create(*, actor: User, name: str, purchase_orders: bool = True,
     require(actor, Permission.USERS_MANAGE)
     if not name.strip():
         raise ValidationFailed("Enter the field's name.", field="name")
-    if CustomField.objects.filter(company_id=actor.company_id, name__iexact=name.strip()).exists():
+    if CustomField.objects.filter(company_id=actor.tenant_id, name__iexact=name.strip()).exists():
         raise ValidationFailed(f"A custom field named {name!r} already exists.", field="name")
     return CustomField.objects.create(
-        company_id=actor.company_id,
+        company_id=actor.tenant_id,
         name=name.strip(),
         applies_to_purchase_orders=purchase_orders,
         applies_to_invoices=invoices,
@@ -124,7 +127,10 @@ def _take_number(*, company_id: int, kind: str) -> tuple[int, str]:
     )
     # Skip numbers taken some other way (e.g. imported), so the unique constraint never trips.
     latest = (
-        Document.objects.filter(company_id=company_id, kind=kind).order_by("-sequence").values_list("sequence", flat=True).first()
+        Document.objects.filter(company_id=company_id, kind=kind)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
     )
     value = max(numbering.next_value, (latest or 0) + 1)
     numbering.next_value = value + 1
@@ -137,7 +143,9 @@ def numbering_set_prefix(*, actor: User, kind: str, prefix: str) -> None:
     if len(prefix) > 20:
         raise ValidationFailed("A prefix has at most 20 characters.", field="prefix")
     with transaction.atomic():
-        numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(company_id=actor.company_id, kind=kind)
+        numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(
+            company_id=actor.tenant_id, kind=kind
+        )
         numbering.prefix = prefix
         numbering.save(update_fields=["prefix"])
 
@@ -239,9 +247,9 @@ def document_create(*, actor: User, kind: str, data: DocumentData) -> Document:
     supplier, exchange_rate = validate_document(actor=actor, kind=kind, data=data, document=None)
     try:
         with transaction.atomic():
-            sequence, number = _take_number(company_id=actor.company_id, kind=kind)  # type: ignore[arg-type]
+            sequence, number = _take_number(company_id=actor.tenant_id, kind=kind)
             document = Document(
-                company_id=actor.company_id, kind=kind, sequence=sequence, number=number, created_by=actor
+                company_id=actor.tenant_id, kind=kind, sequence=sequence, number=number, created_by=actor
             )
             _apply(document, data, supplier, exchange_rate)
             _write_event(document, kind=EventKind.CREATED, actor=actor, to_status=Status.DRAFT)
@@ -328,7 +336,9 @@ def document_transition(*, actor: User, document: Document, action: workflow.Act
     return document
 
 
-def document_set_payment_status(*, document: Document, status: Status, actor: User | None, source: str, comment: str) -> None:
+def document_set_payment_status(
+    *, document: Document, status: Status, actor: User | None, source: str, comment: str
+) -> None:
     """Used by payments only: record a status change that follows from the active payments."""
     if document.status == status:
         return

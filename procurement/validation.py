@@ -11,7 +11,11 @@ from procurement.models import CustomField, Document, DocumentKind, ListKind, Li
 from procuresync.errors import ValidationFailed
 
 _MAX_AMOUNT = Decimal("9999999999999")  # fits Decimal(18, 4) and QuickBooks' amount limits
-_LIST_FIELDS = (("account_id", ListKind.ACCOUNT), ("class_id", ListKind.CLASS), ("customer_project_id", ListKind.CUSTOMER_PROJECT))
+_LIST_FIELDS = (
+    ("account_id", ListKind.ACCOUNT),
+    ("class_id", ListKind.CLASS),
+    ("customer_project_id", ListKind.CUSTOMER_PROJECT),
+)
 
 
 def _check_decimal_places(value: Decimal, places: int) -> bool:
@@ -73,7 +77,9 @@ def validate_document(
 
     currency = (data.currency or (supplier.currency if supplier else "")).upper()
     if supplier and currency != supplier.currency:
-        errors["currency"] = [f"{supplier.name} invoices in {supplier.currency}; the document must use {supplier.currency}."]
+        errors["currency"] = [
+            f"{supplier.name} invoices in {supplier.currency}; the document must use {supplier.currency}."
+        ]
     exchange_rate = data.exchange_rate
     if exchange_rate is None:
         exchange_rate = Decimal("1")
@@ -119,7 +125,9 @@ def validate_document(
     if not data.lines:
         errors["lines"] = ["Add at least one line."]
     option_ids: dict[str, set[int]] = {kind_: set() for kind_ in ListKind.values}
-    for option_kind, option_id in ListOption.objects.filter(company_id=company.pk, is_active=True).values_list("kind", "id"):
+    for option_kind, option_id in ListOption.objects.filter(company_id=company.pk, is_active=True).values_list(
+        "kind", "id"
+    ):
         option_ids[option_kind].add(option_id)
     for index, line in enumerate(data.lines):
         errors.update(_line_errors(index, line, option_ids))
@@ -127,8 +135,15 @@ def validate_document(
     if data.discount_type not in ("", "percent", "amount"):
         errors["discount_type"] = ["Discount is a percent or an amount."]
     elif data.discount_type and not any(key.startswith("lines") for key in errors):
-        subtotal = sum((money.line_net(money.LineInput(line.quantity, line.unit_price, line.discount_type,
-                                                         line.discount_value))[1] for line in data.lines), Decimal(0))
+        subtotal = sum(
+            (
+                money.line_net(
+                    money.LineInput(line.quantity, line.unit_price, line.discount_type, line.discount_value)
+                )[1]
+                for line in data.lines
+            ),
+            Decimal(0),
+        )
         try:
             money.discount_amount(subtotal, data.discount_type, data.discount_value)
         except money.DiscountTooLarge as exc:
@@ -194,9 +209,17 @@ def _normalised(data: DocumentData) -> dict[str, object]:
         "supplier_unique_code": data.supplier_unique_code.strip(),
         "purchase_order": data.purchase_order_id,
         "lines": [
-            [line.description.strip(), num(line.quantity), num(line.unit_price), line.discount_type,
-             num(line.discount_value) if line.discount_type else "0", num(line.tax_rate),
-             line.account_id, line.class_id, line.customer_project_id]
+            [
+                line.description.strip(),
+                num(line.quantity),
+                num(line.unit_price),
+                line.discount_type,
+                num(line.discount_value) if line.discount_type else "0",
+                num(line.tax_rate),
+                line.account_id,
+                line.class_id,
+                line.customer_project_id,
+            ]
             for line in data.lines
         ],
         "custom_fields": {str(k): v.strip() for k, v in sorted(data.custom_values.items()) if v.strip()},

@@ -48,7 +48,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        response.data = error_body("validation_failed", "Please correct the fields named below; nothing was saved.", fields)
+        response.data = error_body(
+            "validation_failed", "Please correct the fields named below; nothing was saved.", fields
+        )
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
         response.data = error_body(str(code), str(exc.detail))

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "procurement",
     "payments",
     "quickbooks",
+    "procuresync",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",  # so operations are tagged by resource: invoices, payments, ...
+    # Several models have a "status" or "kind" field with different choices; name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "procurement.models.Status",
+        "DocumentKindEnum": "procurement.models.DocumentKind",
+        "EventKindEnum": "procurement.models.EventKind",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+    },
 }
 
 # Background work. Without a broker URL, the Stub broker keeps messages in memory and worker

@@ -40,7 +40,9 @@ def other_company(db: None) -> Company:
 
 
 def make_user(company: Company, username: str, *roles: Role) -> User:
-    return user_create(company=company, username=username, password=PASSWORD, roles=set(roles), first_name=username.title())
+    return user_create(
+        company=company, username=username, password=PASSWORD, roles=set(roles), first_name=username.title()
+    )
 
 
 @pytest.fixture
