@@ -1,1 +1,47 @@
-urlpatterns: list = []
+"""Routes of the REST API, mounted at /api/v1/. One view method per operation; see each app's api.py."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from accounts.api import MeView, TokenView
+from payments.api import PaymentCancelView, PaymentDetailView, PaymentListView
+from procurement import workflow
+from procurement.api import (
+    DocumentDetailView,
+    DocumentListView,
+    DocumentTransitionView,
+    SupplierDetailView,
+    SupplierListView,
+)
+from procurement.models import DocumentKind
+
+
+def _document_routes(prefix: str, kind: str) -> list[URLPattern]:
+    name = prefix.replace("-", "_")
+    routes = [
+        path(f"{prefix}/", DocumentListView.as_view(kind=kind), name=f"api-{name}"),
+        path(f"{prefix}/<int:pk>/", DocumentDetailView.as_view(kind=kind), name=f"api-{name}-detail"),
+    ]
+    routes += [
+        path(
+            f"{prefix}/<int:pk>/{action.value}",
+            DocumentTransitionView.as_view(kind=kind, action=action),
+            name=f"api-{name}-{action.value}",
+        )
+        for action in workflow.Action
+    ]
+    return routes
+
+
+urlpatterns: list[URLPattern] = [
+    path("me", MeView.as_view(), name="api-me"),
+    path("auth/token", TokenView.as_view(), name="api-token"),
+    path("suppliers/", SupplierListView.as_view(), name="api-suppliers"),
+    path("suppliers/<int:pk>/", SupplierDetailView.as_view(), name="api-suppliers-detail"),
+    *_document_routes("purchase-orders", DocumentKind.PURCHASE_ORDER),
+    *_document_routes("invoices", DocumentKind.INVOICE),
+    path("payments/", PaymentListView.as_view(), name="api-payments"),
+    path("payments/<int:pk>/", PaymentDetailView.as_view(), name="api-payments-detail"),
+    path("payments/<int:pk>/cancel", PaymentCancelView.as_view(), name="api-payments-cancel"),
+]

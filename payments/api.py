@@ -1,0 +1,69 @@
+"""REST endpoints for payments (mounted under /api/v1/payments/).
+
+Thin like ``procurement.api``: parse, call the selector or service (which check the Payment role),
+render. The invoice and the payment are looked up from ``request.user``, so another company's ids
+are a 404.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import selectors, services
+from payments.serializers import PaymentCancelIn, PaymentFilterIn, PaymentIn, PaymentOut
+from procurement.api import ID, paginated, parsed, user_of
+from procurement.models import DocumentKind
+from procurement.selectors import document_get
+from procurement.serializers import READ_ERRORS, WRITE_ERRORS
+
+
+class PaymentListView(APIView):
+    pagination_class = PageNumberPagination
+
+    @extend_schema(parameters=[PaymentFilterIn], responses={200: PaymentOut(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        filters = parsed(PaymentFilterIn, request.query_params).validated_data
+        payments = selectors.payment_list(
+            user=user_of(request),
+            date_from=filters["date_from"],
+            date_to=filters["date_to"],
+            supplier_id=filters["supplier"],
+            method=filters["method"],
+            status=filters["status"],
+            invoice_id=filters["invoice"],
+        )
+        return paginated(self, request, payments, PaymentOut)
+
+    @extend_schema(request=PaymentIn, responses={201: PaymentOut, **WRITE_ERRORS})
+    def post(self, request: Request) -> Response:
+        values = parsed(PaymentIn, request.data).validated_data
+        invoice = document_get(user=user_of(request), document_id=values["invoice"], kind=DocumentKind.INVOICE)
+        payment = services.payment_record(
+            actor=user_of(request),
+            invoice=invoice,
+            amount=values["amount"],
+            paid_on=values["paid_on"],
+            method=values["method"],
+            reference=values["reference"],
+        )
+        return Response(PaymentOut(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailView(APIView):
+    @extend_schema(parameters=[ID], responses={200: PaymentOut, **READ_ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PaymentOut(selectors.payment_get(user=user_of(request), payment_id=pk)).data)
+
+
+class PaymentCancelView(APIView):
+    @extend_schema(parameters=[ID], request=PaymentCancelIn, responses={200: PaymentOut, **WRITE_ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        payment = selectors.payment_get(user=user_of(request), payment_id=pk)
+        reason = parsed(PaymentCancelIn, request.data).validated_data["reason"]
+        payment = services.payment_cancel(actor=user_of(request), payment=payment, reason=reason)
+        return Response(PaymentOut(payment).data)

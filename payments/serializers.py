@@ -1,0 +1,58 @@
+"""API input and output shapes for payments. Amounts are strings with 2 decimals."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from payments.models import Method, Payment, PaymentStatus
+
+
+class PaymentIn(serializers.Serializer):
+    invoice = serializers.IntegerField(help_text="An approved (or partly paid) invoice of your company.")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Greater than zero.")
+    paid_on = serializers.DateField()
+    method = serializers.ChoiceField(Method.choices)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class PaymentCancelIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PaymentFilterIn(serializers.Serializer):
+    date_from = serializers.DateField(required=False, allow_null=True, default=None)
+    date_to = serializers.DateField(required=False, allow_null=True, default=None)
+    supplier = serializers.IntegerField(required=False, allow_null=True, default=None)
+    method = serializers.ChoiceField(Method.choices, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(PaymentStatus.choices, required=False, allow_blank=True, default="")
+    invoice = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class PaymentOut(serializers.ModelSerializer):
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+    invoice_status = serializers.CharField(source="invoice.status", read_only=True)
+    supplier = serializers.IntegerField(source="invoice.supplier_id", read_only=True)
+    supplier_name = serializers.CharField(source="invoice.supplier.name", read_only=True)
+    currency = serializers.CharField(source="invoice.currency", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "invoice",
+            "invoice_number",
+            "invoice_status",
+            "supplier",
+            "supplier_name",
+            "amount",
+            "currency",
+            "paid_on",
+            "method",
+            "source",
+            "status",
+            "reference",
+            "created_at",
+            "cancelled_at",
+            "cancel_reason",
+        ]
+        read_only_fields = fields
