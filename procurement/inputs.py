@@ -18,6 +18,8 @@ class LineData:
     account_id: int | None = None
     class_id: int | None = None
     customer_project_id: int | None = None
+    item_id: int | None = None
+    tax_code_id: int | None = None
 
 
 @dataclass

@@ -40,10 +40,13 @@ class ListKind(models.TextChoices):
     ACCOUNT = "account", "Account"
     CLASS = "class", "Class"
     CUSTOMER_PROJECT = "customer_project", "Customer / project"
+    ITEM = "item", "Product / service"
+    TAX_CODE = "tax_code", "Tax code"
+    LOCATION = "location", "Location"
 
 
 class ListOption(models.Model):
-    """A choice for a line's account, class or customer/project.
+    """A choice for a line's account, class, customer/project, item or tax code, or a location.
 
     Typed in by hand today; the QuickBooks integration fills ``external_id`` when it imports the
     company's lists, so lines keep pointing at the same option.
@@ -75,6 +78,9 @@ class CustomField(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="custom_fields")
     name = models.CharField(max_length=100)
+    # Blank: free text. A list kind (e.g. "location"): the value is the name of one of the company's
+    # options of that kind, which is how a "Location" field reaches QuickBooks as the Department.
+    choices_from = models.CharField(max_length=20, choices=ListKind.choices, blank=True)
     applies_to_purchase_orders = models.BooleanField(default=True)
     applies_to_invoices = models.BooleanField(default=True)
 
@@ -183,6 +189,10 @@ class DocumentLine(models.Model):
         ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="class"
     )
     customer_project = models.ForeignKey(ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # An item makes the line item-based in QuickBooks (ItemBasedExpenseLine); otherwise it is
+    # account-based.
+    item = models.ForeignKey(ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tax_code = models.ForeignKey(ListOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     # Derived: net after the line's own discount, the share of the document discount, and tax.
     net_amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))

@@ -104,10 +104,14 @@ def list_option_create(*, actor: User, kind: str, name: str) -> ListOption:
     return option
 
 
-def custom_field_create(*, actor: User, name: str, purchase_orders: bool = True, invoices: bool = True) -> CustomField:
+def custom_field_create(
+    *, actor: User, name: str, purchase_orders: bool = True, invoices: bool = True, choices_from: str = ""
+) -> CustomField:
     require(actor, Permission.USERS_MANAGE)
     if not name.strip():
         raise ValidationFailed("Enter the field's name.", field="name")
+    if choices_from and choices_from not in ListKind.values:
+        raise ValidationFailed(f"Unknown list {choices_from!r}.", field="choices_from")
     if CustomField.objects.filter(company_id=actor.tenant_id, name__iexact=name.strip()).exists():
         raise ValidationFailed(f"A custom field named {name!r} already exists.", field="name")
     return CustomField.objects.create(
@@ -115,6 +119,7 @@ def custom_field_create(*, actor: User, name: str, purchase_orders: bool = True,
         name=name.strip(),
         applies_to_purchase_orders=purchase_orders,
         applies_to_invoices=invoices,
+        choices_from=choices_from,
     )
 
 
@@ -230,6 +235,8 @@ def _apply(document: Document, data: DocumentData, supplier: Supplier, exchange_
             account_id=line.account_id,
             line_class_id=line.class_id,
             customer_project_id=line.customer_project_id,
+            item_id=line.item_id,
+            tax_code_id=line.tax_code_id,
         )
         for index, line in enumerate(data.lines, start=1)
     )

@@ -125,10 +125,11 @@ def validate_document(
     if not data.lines:
         errors["lines"] = ["Add at least one line."]
     option_ids: dict[str, set[int]] = {kind_: set() for kind_ in ListKind.values}
-    for option_kind, option_id in ListOption.objects.filter(company_id=company.pk, is_active=True).values_list(
-        "kind", "id"
-    ):
+    option_names: dict[str, set[str]] = {kind_: set() for kind_ in ListKind.values}
+    options = ListOption.objects.filter(company_id=company.pk, is_active=True).values_list("kind", "id", "name")
+    for option_kind, option_id, option_name in options:
         option_ids[option_kind].add(option_id)
+        option_names[option_kind].add(option_name.lower())
     for index, line in enumerate(data.lines):
         errors.update(_line_errors(index, line, option_ids))
 
@@ -156,6 +157,8 @@ def validate_document(
             errors[f"custom_fields.{field_id}"] = ["Unknown custom field."]
         elif len(value) > 200:
             errors[f"custom_fields.{field_id}"] = [f"{field.name} holds at most 200 characters."]
+        elif field.choices_from and value.strip() and value.strip().lower() not in option_names[field.choices_from]:
+            errors[f"custom_fields.{field_id}"] = [f"Choose a {field.name} from the list."]
 
     if errors:
         raise ValidationFailed("Please correct the highlighted fields; nothing was saved.", fields=errors)
@@ -187,6 +190,8 @@ def document_data_from(document: Document) -> DocumentData:
                 account_id=line.account_id,
                 class_id=line.line_class_id,
                 customer_project_id=line.customer_project_id,
+                item_id=line.item_id,
+                tax_code_id=line.tax_code_id,
             )
             for line in document.lines.all()
         ],
