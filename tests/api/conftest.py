@@ -74,7 +74,7 @@ def unchanged() -> Any:
     return check
 
 
-def invoice_body(supplier: Supplier, **overrides: Any) -> dict[str, Any]:
+def invoice_body(supplier: Supplier, /, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "supplier": supplier.pk,
         "issue_date": "2026-11-02",

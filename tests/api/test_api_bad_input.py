@@ -1,0 +1,254 @@
+"""Bad input through the API: a clear 4xx in the one error shape, the field named, nothing changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from accounts.models import User
+from procurement.inputs import SupplierData
+from procurement.models import Document, Supplier
+from procurement.services import supplier_create
+from tests.api.conftest import assert_error, invoice_body
+
+
+def one_line(**fields: Any) -> list[dict[str, Any]]:
+    return [{"description": "A4 paper", "quantity": "10", "unit_price": "5.00", **fields}]
+
+
+# name -> (body overrides given the suppliers at hand, status, field named)
+Suppliers = dict[str, Supplier]
+INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]] = {
+    "negative quantity": (lambda s: {"lines": one_line(quantity="-1")}, 400, "lines.0.quantity"),
+    "zero quantity": (lambda s: {"lines": one_line(quantity=0)}, 400, "lines.0.quantity"),
+    "quantity with 5 decimals": (lambda s: {"lines": one_line(quantity="1.00001")}, 400, "lines.0.quantity"),
+    "quantity that is not a number": (lambda s: {"lines": one_line(quantity="ten")}, 400, "lines.0.quantity"),
+    "negative price": (lambda s: {"lines": one_line(unit_price="-0.01")}, 400, "lines.0.unit_price"),
+    "discount larger than the line": (
+        lambda s: {"lines": one_line(discount_type="amount", discount_value="50.01")},
+        400,
+        "lines.0.discount_value",
+    ),
+    "percent discount over 100": (
+        lambda s: {"lines": one_line(discount_type="percent", discount_value="101")},
+        400,
+        "lines.0.discount_value",
+    ),
+    "document discount larger than the subtotal": (
+        lambda s: {"discount_type": "amount", "discount_value": "50.01"},
+        400,
+        "discount_value",
+    ),
+    "second line wrong": (
+        lambda s: {"lines": [*one_line(), {"description": "", "quantity": "1", "unit_price": "1"}]},
+        400,
+        "lines.1.description",
+    ),
+    "no lines": (lambda s: {"lines": []}, 400, "lines"),
+    "unknown supplier": (lambda s: {"supplier": 999999}, 400, "supplier"),
+    "another company's supplier": (lambda s: {"supplier": s["foreign"].pk}, 400, "supplier"),
+    "inactive supplier": (lambda s: {"supplier": s["inactive"].pk}, 400, "supplier"),
+    "currency mismatch": (lambda s: {"currency": "EUR"}, 400, "currency"),
+    "duplicate supplier unique code": (lambda s: {"supplier_unique_code": "sup-1001"}, 400, "supplier_unique_code"),
+    "missing supplier unique code": (lambda s: {"supplier_unique_code": ""}, 400, "supplier_unique_code"),
+    "issue date that does not parse": (lambda s: {"issue_date": "31/12/2026"}, 400, "issue_date"),
+    "due date that does not exist": (lambda s: {"due_date": "2026-02-30"}, 400, "due_date"),
+    "due date before issue date": (lambda s: {"due_date": "2026-11-01"}, 400, "due_date"),
+    "unknown custom field": (lambda s: {"custom_fields": {"424242": "x"}}, 400, "custom_fields.424242"),
+    "unknown discount type": (lambda s: {"lines": one_line(discount_type="gift")}, 400, "lines.0.discount_type"),
+    "unknown account": (lambda s: {"lines": one_line(account=999999)}, 400, "lines.0.account"),
+}
+
+
+@pytest.fixture
+def suppliers(creator: User, outsider: User, supplier: Supplier) -> Suppliers:
+    inactive = supplier_create(actor=creator, data=SupplierData(name="Old Co", currency="USD", is_active=False))
+    foreign = supplier_create(actor=outsider, data=SupplierData(name="Their Co", currency="USD"))
+    return {"ours": supplier, "inactive": inactive, "foreign": foreign}
+
+
+@pytest.mark.parametrize("case", INVOICE_CASES)
+def test_given_bad_invoice_input_when_posted_then_4xx_names_the_field_and_nothing_is_saved(
+    case: str, as_user: Any, creator: User, suppliers: Suppliers, draft_invoice: Document, unchanged: Any
+) -> None:
+    overrides, status, field = INVOICE_CASES[case]
+    body = invoice_body(suppliers["ours"], **overrides(suppliers))
+
+    with unchanged():
+        response = as_user(creator).post("/api/v1/invoices/", body, format="json")
+
+    assert_error(response, status, field)
+
+
+@pytest.mark.parametrize(
+    "case", ["negative quantity", "discount larger than the line", "issue date that does not parse"]
+)
+def test_given_a_draft_invoice_when_patched_with_bad_input_then_4xx_and_it_is_unchanged(
+    case: str, as_user: Any, creator: User, suppliers: Suppliers, draft_invoice: Document, unchanged: Any
+) -> None:
+    overrides, status, field = INVOICE_CASES[case]
+
+    with unchanged():
+        response = as_user(creator).patch(f"/api/v1/invoices/{draft_invoice.pk}/", overrides(suppliers), format="json")
+
+    assert_error(response, status, field)
+
+
+def test_given_a_second_invoice_when_put_with_the_first_ones_code_then_400_and_unchanged(
+    as_user: Any, creator: User, supplier: Supplier, draft_invoice: Document, unchanged: Any
+) -> None:
+    second = as_user(creator).post("/api/v1/invoices/", invoice_body(supplier), format="json").json()
+
+    with unchanged():
+        response = as_user(creator).put(
+            f"/api/v1/invoices/{second['id']}/", invoice_body(supplier, supplier_unique_code="SUP-1001"), format="json"
+        )
+
+    assert_error(response, 400, "supplier_unique_code")
+
+
+def test_given_a_po_when_created_with_a_negative_price_then_400_names_the_line(
+    as_user: Any, creator: User, supplier: Supplier, unchanged: Any
+) -> None:
+    body = {"supplier": supplier.pk, "issue_date": "2026-11-03", "lines": one_line(unit_price=-5)}
+
+    with unchanged():
+        response = as_user(creator).post("/api/v1/purchase-orders/", body, format="json")
+
+    assert_error(response, 400, "lines.0.unit_price")
+
+
+def test_given_an_approved_invoice_when_its_lines_are_patched_then_409_says_revise_first(
+    as_user: Any, creator: User, approved_invoice: Document, unchanged: Any
+) -> None:
+    with unchanged():
+        response = as_user(creator).patch(
+            f"/api/v1/invoices/{approved_invoice.pk}/", {"lines": one_line(quantity="11")}, format="json"
+        )
+
+    assert_error(response, 409, "lines", code="transition_not_allowed")
+
+
+@pytest.mark.parametrize(("action", "user"), [("approve", "approver"), ("reject", "approver"), ("revise", "approver")])
+def test_given_a_draft_invoice_when_an_action_its_status_forbids_is_posted_then_409(
+    action: str, user: str, request: pytest.FixtureRequest, as_user: Any, draft_invoice: Document, unchanged: Any
+) -> None:
+    actor = request.getfixturevalue(user)
+
+    with unchanged():
+        response = as_user(actor).post(f"/api/v1/invoices/{draft_invoice.pk}/{action}", {"comment": "x"}, format="json")
+
+    assert_error(response, 409, "status", code="transition_not_allowed")
+
+
+def test_given_a_pending_invoice_when_rejected_without_a_reason_then_400_names_the_comment(
+    as_user: Any, creator: User, approver: User, draft_invoice: Document, unchanged: Any
+) -> None:
+    as_user(creator).post(f"/api/v1/invoices/{draft_invoice.pk}/submit", {}, format="json")
+
+    with unchanged():
+        response = as_user(approver).post(
+            f"/api/v1/invoices/{draft_invoice.pk}/reject", {"comment": " "}, format="json"
+        )
+
+    assert_error(response, 400, "comment")
+
+
+PAYMENT_CASES: dict[str, tuple[dict[str, Any], int, str]] = {
+    "zero amount": ({"amount": "0"}, 400, "amount"),
+    "negative amount": ({"amount": -5}, 400, "amount"),
+    "amount with 3 decimals": ({"amount": "1.005"}, 400, "amount"),
+    "over-payment": ({"amount": "50.01"}, 400, "amount"),
+    "unknown method": ({"method": "barter"}, 400, "method"),
+    "paid_on that does not parse": ({"paid_on": "yesterday"}, 400, "paid_on"),
+    "missing invoice": ({"invoice": None}, 400, "invoice"),
+}
+
+
+@pytest.mark.parametrize("case", PAYMENT_CASES)
+def test_given_bad_payment_input_when_recorded_then_4xx_names_the_field_and_nothing_is_saved(
+    case: str, as_user: Any, payer: User, approved_invoice: Document, unchanged: Any
+) -> None:
+    overrides, status, field = PAYMENT_CASES[case]
+    body = {"invoice": approved_invoice.pk, "amount": "10", "paid_on": "2026-11-10", "method": "cheque", **overrides}
+
+    with unchanged():
+        response = as_user(payer).post("/api/v1/payments/", body, format="json")
+
+    assert_error(response, status, field)
+
+
+def test_given_a_draft_invoice_when_a_payment_is_recorded_then_409(
+    as_user: Any, payer: User, draft_invoice: Document, unchanged: Any
+) -> None:
+    body = {"invoice": draft_invoice.pk, "amount": "10", "paid_on": "2026-11-10", "method": "cheque"}
+
+    with unchanged():
+        response = as_user(payer).post("/api/v1/payments/", body, format="json")
+
+    assert_error(response, 409, "invoice", code="transition_not_allowed")
+
+
+def test_given_a_cancelled_payment_when_cancelled_again_then_409(
+    as_user: Any, payer: User, approved_invoice: Document, unchanged: Any
+) -> None:
+    body = {"invoice": approved_invoice.pk, "amount": "10", "paid_on": "2026-11-10", "method": "cheque"}
+    payment = as_user(payer).post("/api/v1/payments/", body, format="json").json()
+    as_user(payer).post(f"/api/v1/payments/{payment['id']}/cancel", {}, format="json")
+
+    with unchanged():
+        response = as_user(payer).post(f"/api/v1/payments/{payment['id']}/cancel", {}, format="json")
+
+    assert_error(response, 409, "status")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "paper co", "currency": "USD"}, "name"),
+        ({"name": "Ink Ltd", "currency": "EURO"}, "currency"),
+        ({"name": "Ink Ltd", "currency": "USD", "email": "not-an-email"}, "email"),
+        ({"currency": "USD"}, "name"),
+    ],
+)
+def test_given_bad_supplier_input_when_posted_then_400_names_the_field(
+    body: dict[str, Any], field: str, as_user: Any, creator: User, supplier: Supplier, unchanged: Any
+) -> None:
+    with unchanged():
+        response = as_user(creator).post("/api/v1/suppliers/", body, format="json")
+
+    assert_error(response, 400, field)
+
+
+def test_given_a_supplier_with_invoices_when_its_currency_is_patched_then_400(
+    as_user: Any, creator: User, draft_invoice: Document, unchanged: Any
+) -> None:
+    with unchanged():
+        response = as_user(creator).patch(
+            f"/api/v1/suppliers/{draft_invoice.supplier_id}/", {"currency": "EUR"}, format="json"
+        )
+
+    assert_error(response, 400, "currency")
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field"),
+    [
+        ("/api/v1/invoices/", {"status": "lost"}, "status"),
+        ("/api/v1/invoices/", {"supplier": "paper"}, "supplier"),
+        ("/api/v1/purchase-orders/", {"status": "lost"}, "status"),
+        ("/api/v1/payments/", {"date_from": "2026-13-01"}, "date_from"),
+        ("/api/v1/payments/", {"date_to": "soon"}, "date_to"),
+        ("/api/v1/payments/", {"method": "barter"}, "method"),
+        ("/api/v1/payments/", {"status": "lost"}, "status"),
+        ("/api/v1/suppliers/", {"active": "maybe"}, "active"),
+    ],
+)
+def test_given_a_bad_list_filter_when_listing_then_400_names_the_filter(
+    url: str, params: dict[str, str], field: str, as_user: Any, outsider: User
+) -> None:
+    response = as_user(outsider).get(url, params)
+
+    assert_error(response, 400, field)
