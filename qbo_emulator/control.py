@@ -1,0 +1,403 @@
+"""The control API, `/_emulator/...`: what tests, benchmarks and the demo need besides QBO itself.
+
+Changes made here are "a QBO user" working in the QuickBooks UI: they go through the same
+Ledger as the v3 API, so they fire webhooks and show up in CDC exactly like API changes.
+Every endpoint is listed in README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import fields
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .chaos import Injection
+from .faults import QBOFault
+from .models import Company, Obj
+from .runtime import Emulator
+from .seed import bulk_load, create_company, find_account, seed_company
+from .services import money, num
+
+
+class ControlError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _emu(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ControlError("body must be JSON") from exc
+    if not isinstance(data, dict):
+        raise ControlError("body must be a JSON object")
+    return data
+
+
+def _company(request: Request) -> Company:
+    company = _emu(request).store.get(request.path_params["realm"])
+    if company is None:
+        raise ControlError("company not found", 404)
+    return company
+
+
+Handler = Callable[[Request], Awaitable[Any]]
+
+
+def control(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            result = await handler(request)
+        except ControlError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except QBOFault as fault:  # a QBO user would see the same refusal in the UI
+            return JSONResponse({"Fault": fault.fault()}, status_code=fault.status)
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result)
+
+    return endpoint
+
+
+# --- emulator-wide --------------------------------------------------------------------------
+
+async def health(request: Request) -> Any:
+    return {"ok": True, "companies": len(_emu(request).store.companies)}
+
+
+async def credentials(request: Request) -> Any:
+    return _emu(request).config.credentials()
+
+
+async def reset(request: Request) -> Any:
+    emulator = _emu(request)
+    emulator.store.reset()
+    emulator.chaos.clear()
+    emulator.limiter.reset()
+    emulator.log.clear()
+    emulator.webhooks.pending.clear()
+    emulator.webhooks.deliveries.clear()
+    return {"ok": True}
+
+
+async def companies_list(request: Request) -> Any:
+    return {"companies": [company_summary(c) for c in _emu(request).store.companies.values()]}
+
+
+def company_summary(company: Company) -> dict[str, Any]:
+    prefs = company.get("Preferences", "1") or {}
+    return {"realmId": company.realm_id, "name": company.name,
+            "closing_date": prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate"),
+            "counts": {entity: len(table) for entity, table in company.objects.items()}}
+
+
+async def companies_create(request: Request) -> Any:
+    body = await _body(request)
+    emulator = _emu(request)
+    if body.get("realm_id") and emulator.store.get(str(body["realm_id"])):
+        raise ControlError("realm_id already exists", 409)
+    company = create_company(emulator, name=str(body.get("name", "Sandbox Company")),
+                             realm_id=str(body["realm_id"]) if body.get("realm_id") else None,
+                             seed=bool(body.get("seed", True)))
+    result: dict[str, Any] = {"realmId": company.realm_id, **company_summary(company), "ids": ids_by_name(company)}
+    if body.get("tokens"):
+        result["tokens"] = emulator.tokens.issue_for(company.realm_id)
+    return result
+
+
+def ids_by_name(company: Company) -> dict[str, dict[str, str]]:
+    names = {"Account": "Name", "Vendor": "DisplayName", "Customer": "DisplayName", "Class": "Name",
+             "Department": "Name", "Term": "Name", "Item": "Name", "TaxCode": "Name"}
+    return {entity: {o[field]: o["Id"] for o in company.table(entity).values()} for entity, field in names.items()}
+
+
+async def company_get(request: Request) -> Any:
+    company = _company(request)
+    return {**company_summary(company), "ids": ids_by_name(company)}
+
+
+async def company_seed(request: Request) -> Any:
+    company = _company(request)
+    body = await _body(request)
+    created = seed_company(_emu(request), company, defaults=bool(body.pop("defaults", False)), data=body)
+    return {"created": created}
+
+
+async def company_bulk(request: Request) -> Any:
+    company = _company(request)
+    body = await _body(request)
+    bills = int(body.get("bills", 0))
+    if not 0 < bills <= 200_000:
+        raise ControlError("bills must be between 1 and 200000")
+    return bulk_load(_emu(request), company, bills=bills, pay_ratio=float(body.get("pay_ratio", 1.0)),
+                     start=body.get("start"), days=int(body.get("days", 28)), amount=float(body.get("amount", 100)))
+
+
+async def company_tokens(request: Request) -> Any:
+    """Tokens without the browser consent step (tests and benchmarks)."""
+    company = _company(request)
+    result = _emu(request).tokens.issue_for(company.realm_id)
+    return result
+
+
+# --- acting as a QBO user -------------------------------------------------------------------
+
+def _account(company: Company, account_id: Any, account_type: str) -> str:
+    if account_id:
+        return str(account_id)
+    account = find_account(company, account_type)
+    if account is None:
+        raise ControlError(f"no {account_type} account; pass account_id")
+    return str(account["Id"])
+
+
+async def bill_create(request: Request) -> Any:
+    company = _company(request)
+    body = await _body(request)
+    ledger = _emu(request).ledger(company)
+    expense = body.get("account_id") or next(
+        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
+    bill: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
+                 "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
+                           "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(expense)}}}]}
+    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("due_date", "DueDate"),
+                     ("private_note", "PrivateNote")):
+        if body.get(key):
+            bill[qbo] = body[key]
+    return {"Bill": ledger.create("Bill", bill)}
+
+
+async def bill_edit(request: Request) -> Any:
+    """PATCH a bill like a user editing it: QBO fields merged in; `amount` sets a one-line total."""
+    company = _company(request)
+    body = await _body(request)
+    ledger = _emu(request).ledger(company)
+    bill = ledger.read("Bill", request.path_params["id"])
+    change: Obj = {k: v for k, v in body.items() if k[:1].isupper()}
+    if "amount" in body:
+        lines = [dict(line) for line in bill["Line"]]
+        lines[0]["Amount"] = float(body["amount"])
+        change["Line"] = lines[:1]
+    change.update(Id=bill["Id"], SyncToken=bill["SyncToken"], sparse=True)
+    return {"Bill": ledger.update("Bill", change)}
+
+
+async def bill_delete(request: Request) -> Any:
+    company = _company(request)
+    ledger = _emu(request).ledger(company)
+    bill = ledger.read("Bill", request.path_params["id"])
+    return {"Bill": ledger.delete("Bill", {"Id": bill["Id"], "SyncToken": bill["SyncToken"]})}
+
+
+async def payment_create(request: Request) -> Any:
+    """Record a bill payment: by cheque/bank ("Check") or card ("CreditCard"), full or partial,
+    one or several bills of one vendor, optionally applying vendor credits."""
+    company = _company(request)
+    body = await _body(request)
+    ledger = _emu(request).ledger(company)
+    pay_type = body.get("pay_type", "Check")
+    bills = body.get("bills") or []
+    credits = body.get("vendor_credits") or []
+    if not bills:
+        raise ControlError("bills is required")
+    lines: list[Obj] = []
+    total = Decimal(0)
+    vendor: str | None = None
+    for entry in bills:
+        bill = ledger.read("Bill", entry["bill_id"])
+        vendor = vendor or bill["VendorRef"]["value"]
+        amount = money(entry.get("amount", bill["Balance"]))
+        total += amount
+        lines.append({"Amount": num(amount), "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]})
+    for entry in credits:
+        credit = ledger.read("VendorCredit", entry["vendor_credit_id"])
+        amount = money(entry.get("amount", credit["Balance"]))
+        total -= amount
+        lines.append({"Amount": num(amount), "LinkedTxn": [{"TxnId": credit["Id"], "TxnType": "VendorCredit"}]})
+    payment: Obj = {"VendorRef": {"value": vendor}, "PayType": pay_type, "TotalAmt": num(max(total, Decimal(0))),
+                    "Line": lines}
+    if pay_type == "CreditCard":
+        payment["CreditCardPayment"] = {"CCAccountRef": {"value": _account(company, body.get("account_id"),
+                                                                          "Credit Card")}}
+    else:
+        payment["CheckPayment"] = {"BankAccountRef": {"value": _account(company, body.get("account_id"), "Bank")},
+                                   "PrintStatus": body.get("print_status", "NeedToPrint")}
+    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
+        if body.get(key):
+            payment[qbo] = body[key]
+    return {"BillPayment": ledger.create("BillPayment", payment)}
+
+
+async def payment_void(request: Request) -> Any:
+    company = _company(request)
+    ledger = _emu(request).ledger(company)
+    payment = ledger.read("BillPayment", request.path_params["id"])
+    return {"BillPayment": ledger.void("BillPayment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})}
+
+
+async def payment_delete(request: Request) -> Any:
+    company = _company(request)
+    ledger = _emu(request).ledger(company)
+    payment = ledger.read("BillPayment", request.path_params["id"])
+    return {"BillPayment": ledger.delete("BillPayment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})}
+
+
+async def vendor_credit_create(request: Request) -> Any:
+    company = _company(request)
+    body = await _body(request)
+    ledger = _emu(request).ledger(company)
+    account = body.get("account_id") or next(
+        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
+    credit: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
+                   "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
+                             "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(account)}}}]}
+    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
+        if body.get(key):
+            credit[qbo] = body[key]
+    return {"VendorCredit": ledger.create("VendorCredit", credit)}
+
+
+async def closing_date(request: Request) -> Any:
+    company = _company(request)
+    body = await _body(request)
+    prefs = _emu(request).ledger(company).set_closing_date(body.get("date"))
+    return {"Preferences": prefs}
+
+
+# --- faults, limits, logs, webhooks -----------------------------------------------------------
+
+INJECTION_FIELDS = {f.name for f in fields(Injection)}
+
+
+async def faults_set(request: Request) -> Any:
+    """Inject: {"latency_ms": 200} and/or {"kind": "status"|"throttle"|"timeout"|"drop", "count": n,
+    ...Injection fields} or {"kind": "expire_tokens", "realm": optional}."""
+    emulator = _emu(request)
+    body = await _body(request)
+    if "latency_ms" in body:
+        emulator.chaos.latency_ms = float(body["latency_ms"])
+    kind = body.get("kind")
+    if kind == "expire_tokens":
+        return {"expired": emulator.tokens.expire_access_tokens(body.get("realm"))}
+    if kind:
+        if kind not in ("status", "throttle", "timeout", "drop"):
+            raise ControlError("kind must be status, throttle, timeout, drop or expire_tokens")
+        injection = Injection(**{k: v for k, v in body.items() if k in INJECTION_FIELDS})
+        if injection.kind == "status" and not 500 <= injection.status <= 599:
+            raise ControlError("status must be 5xx")
+        emulator.chaos.pending.append(injection)
+    return emulator.chaos.describe()
+
+
+async def faults_get(request: Request) -> Any:
+    return _emu(request).chaos.describe()
+
+
+async def faults_clear(request: Request) -> Any:
+    _emu(request).chaos.clear()
+    return {"ok": True}
+
+
+async def limits_set(request: Request) -> Any:
+    emulator = _emu(request)
+    body = await _body(request)
+    limits = emulator.config.limits
+    if "scale" in body:
+        limits = limits.scaled(float(body["scale"]))
+    for key in ("enabled", "requests_per_minute", "concurrent", "batch_per_minute", "batch_max_items"):
+        if key in body:
+            setattr(limits, key, type(getattr(limits, key))(body[key]))
+    emulator.config.limits = limits
+    emulator.limiter.limits = limits
+    emulator.limiter.reset()
+    return vars(limits)
+
+
+async def requests_get(request: Request) -> Any:
+    emulator = _emu(request)
+    realm = request.query_params.get("realm")
+    limit = int(request.query_params.get("limit", 200))
+    entries = [e for e in emulator.log.entries if not realm or e.get("realm") == realm]
+    return {"requests": entries[-limit:]}
+
+
+async def requests_clear(request: Request) -> Any:
+    _emu(request).log.clear()
+    return {"ok": True}
+
+
+async def counters(request: Request) -> Any:
+    emulator = _emu(request)
+    return {"counters": dict(emulator.log.counters), "in_flight": dict(emulator.limiter.in_flight),
+            "throttled": dict(emulator.limiter.throttled)}
+
+
+async def webhooks_set(request: Request) -> Any:
+    emulator = _emu(request)
+    body = await _body(request)
+    hooks = emulator.webhooks
+    if "url" in body:
+        hooks.url = body["url"] or None
+    if body.get("verifier_token"):
+        emulator.config.verifier_token = str(body["verifier_token"])
+    if "format" in body:
+        if body["format"] not in ("cloudevents", "legacy"):
+            raise ControlError("format must be cloudevents or legacy")
+        hooks.format = body["format"]
+    if "retry_scale" in body:
+        emulator.config.webhook_retry_scale = float(body["retry_scale"])
+    return await webhooks_get(request)
+
+
+async def webhooks_get(request: Request) -> Any:
+    hooks = _emu(request).webhooks
+    return {"url": hooks.url, "format": hooks.format, "pending": len(hooks.pending),
+            "deliveries": list(hooks.deliveries)[-int(request.query_params.get("limit", 50)):]}
+
+
+C = "/_emulator"
+R = C + "/companies/{realm}"
+routes = [
+    Route(C + "/health", control(health)),
+    Route(C + "/credentials", control(credentials)),
+    Route(C + "/reset", control(reset), methods=["POST"]),
+    Route(C + "/companies", control(companies_list), methods=["GET"]),
+    Route(C + "/companies", control(companies_create), methods=["POST"]),
+    Route(R, control(company_get), methods=["GET"]),
+    Route(R + "/seed", control(company_seed), methods=["POST"]),
+    Route(R + "/bulk", control(company_bulk), methods=["POST"]),
+    Route(R + "/tokens", control(company_tokens), methods=["POST"]),
+    Route(R + "/bills", control(bill_create), methods=["POST"]),
+    Route(R + "/bills/{id}", control(bill_edit), methods=["PATCH"]),
+    Route(R + "/bills/{id}", control(bill_delete), methods=["DELETE"]),
+    Route(R + "/bill-payments", control(payment_create), methods=["POST"]),
+    Route(R + "/bill-payments/{id}/void", control(payment_void), methods=["POST"]),
+    Route(R + "/bill-payments/{id}", control(payment_delete), methods=["DELETE"]),
+    Route(R + "/vendor-credits", control(vendor_credit_create), methods=["POST"]),
+    Route(R + "/closing-date", control(closing_date), methods=["PUT"]),
+    Route(C + "/faults", control(faults_set), methods=["POST"]),
+    Route(C + "/faults", control(faults_get), methods=["GET"]),
+    Route(C + "/faults", control(faults_clear), methods=["DELETE"]),
+    Route(C + "/limits", control(limits_set), methods=["PUT"]),
+    Route(C + "/requests", control(requests_get), methods=["GET"]),
+    Route(C + "/requests", control(requests_clear), methods=["DELETE"]),
+    Route(C + "/counters", control(counters), methods=["GET"]),
+    Route(C + "/webhooks", control(webhooks_set), methods=["PUT"]),
+    Route(C + "/webhooks", control(webhooks_get), methods=["GET"]),
+]
