@@ -101,6 +101,8 @@ class LineIn(serializers.Serializer):
     tax_rate = _decimal(4, 7, required=False, default=Decimal("0"), help_text="Percent, 0 to 100.")
     account = serializers.IntegerField(required=False, allow_null=True, default=None)
     customer_project = serializers.IntegerField(required=False, allow_null=True, default=None)
+    item = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Product/service id.")
+    tax_code = serializers.IntegerField(required=False, allow_null=True, default=None)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -120,6 +122,8 @@ class LineIn(serializers.Serializer):
             account_id=values["account"],
             class_id=values["class"],
             customer_project_id=values["customer_project"],
+            item_id=values["item"],
+            tax_code_id=values["tax_code"],
         )
 
 
@@ -203,6 +207,8 @@ class LineOut(serializers.ModelSerializer):
     unit_price = _decimal(4, read_only=True)
     account = serializers.IntegerField(source="account_id", read_only=True, allow_null=True)
     customer_project = serializers.IntegerField(source="customer_project_id", read_only=True, allow_null=True)
+    item = serializers.IntegerField(source="item_id", read_only=True, allow_null=True)
+    tax_code = serializers.IntegerField(source="tax_code_id", read_only=True, allow_null=True)
 
     class Meta:
         model = DocumentLine
@@ -216,6 +222,8 @@ class LineOut(serializers.ModelSerializer):
             "tax_rate",
             "account",
             "customer_project",
+            "item",
+            "tax_code",
             "net_amount",
             "document_discount_share",
             "tax_amount",

@@ -15,6 +15,8 @@ _LIST_FIELDS = (
     ("account_id", ListKind.ACCOUNT),
     ("class_id", ListKind.CLASS),
     ("customer_project_id", ListKind.CUSTOMER_PROJECT),
+    ("item_id", ListKind.ITEM),
+    ("tax_code_id", ListKind.TAX_CODE),
 )
 
 
@@ -224,6 +226,8 @@ def _normalised(data: DocumentData) -> dict[str, object]:
                 line.account_id,
                 line.class_id,
                 line.customer_project_id,
+                line.item_id,
+                line.tax_code_id,
             ]
             for line in data.lines
         ],

@@ -10,7 +10,7 @@ import pytest
 from accounts.models import User
 from procurement.inputs import SupplierData
 from procurement.models import Document, Supplier
-from procurement.services import supplier_create
+from procurement.services import list_option_create, supplier_create
 from tests.api.conftest import assert_error, invoice_body
 
 
@@ -19,7 +19,7 @@ def one_line(**fields: Any) -> list[dict[str, Any]]:
 
 
 # name -> (body overrides given the suppliers at hand, status, field named)
-Suppliers = dict[str, Supplier]
+Suppliers = dict[str, Any]  # named suppliers and list option ids
 INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]] = {
     "negative quantity": (lambda s: {"lines": one_line(quantity="-1")}, 400, "lines.0.quantity"),
     "zero quantity": (lambda s: {"lines": one_line(quantity=0)}, 400, "lines.0.quantity"),
@@ -59,6 +59,12 @@ INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]]
     "unknown custom field": (lambda s: {"custom_fields": {"424242": "x"}}, 400, "custom_fields.424242"),
     "unknown discount type": (lambda s: {"lines": one_line(discount_type="gift")}, 400, "lines.0.discount_type"),
     "unknown account": (lambda s: {"lines": one_line(account=999999)}, 400, "lines.0.account"),
+    "another company's item": (lambda s: {"lines": one_line(item=s["foreign_item"])}, 400, "lines.0.item"),
+    "another company's tax code": (
+        lambda s: {"lines": one_line(tax_code=s["foreign_tax_code"])},
+        400,
+        "lines.0.tax_code",
+    ),
 }
 
 
@@ -66,7 +72,15 @@ INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]]
 def suppliers(creator: User, outsider: User, supplier: Supplier) -> Suppliers:
     inactive = supplier_create(actor=creator, data=SupplierData(name="Old Co", currency="USD", is_active=False))
     foreign = supplier_create(actor=outsider, data=SupplierData(name="Their Co", currency="USD"))
-    return {"ours": supplier, "inactive": inactive, "foreign": foreign}
+    their_item = list_option_create(actor=outsider, kind="item", name="Their item").pk
+    their_tax_code = list_option_create(actor=outsider, kind="tax_code", name="Their code").pk
+    return {
+        "ours": supplier,
+        "inactive": inactive,
+        "foreign": foreign,
+        "foreign_item": their_item,
+        "foreign_tax_code": their_tax_code,
+    }
 
 
 @pytest.mark.parametrize("case", INVOICE_CASES)

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import User
 from procurement.models import Document, DocumentKind, Supplier
-from procurement.services import custom_field_create, document_create
+from procurement.services import custom_field_create, document_create, list_option_create
 from tests.api.conftest import invoice_body
 from tests.conftest import invoice_data, line
 
@@ -223,3 +223,19 @@ def test_given_5_or_50_documents_when_listed_then_the_query_count_is_the_same(
     make(45)
     with django_assert_max_num_queries(2):
         assert len(client.get(url).json()["results"]) == 50
+
+
+def test_given_list_options_when_a_line_uses_them_then_the_detail_shows_their_ids(
+    as_user: Any, creator: User, supplier: Supplier
+) -> None:
+    ids = {
+        kind: list_option_create(actor=creator, kind=kind, name=f"{kind} 1").pk
+        for kind in ("account", "class", "customer_project", "item", "tax_code")
+    }
+    body = invoice_body(supplier, lines=[{"description": "Toner", "quantity": "1", "unit_price": "9", **ids}])
+
+    response = as_user(creator).post("/api/v1/invoices/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    shown = response.json()["lines"][0]
+    assert {kind: shown[kind] for kind in ids} == ids
