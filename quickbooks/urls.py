@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from quickbooks import views
+
+urlpatterns = [
+    path("", views.integrations, name="integrations"),
+]

@@ -1,0 +1,71 @@
+"""The Payments page, and recording / cancelling a payment from an invoice."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Action
+from payments import selectors, services
+from payments.forms import PaymentFilterForm, PaymentForm
+from procurement.models import DocumentKind
+from procurement.selectors import document_get
+from procurement.views_documents import render_document_detail
+from procuresync.errors import DomainError
+from procuresync.web import apply_errors, error_text, is_partial, page, paginate
+
+
+@page(Action.PAYMENT_VIEW)
+def payment_list(request: HttpRequest) -> HttpResponse:
+    form = PaymentFilterForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
+    payments = selectors.payment_list(user=request.user, **form.filters())  # type: ignore[arg-type]
+    context = {"form": form, "page_obj": paginate(request, payments)}
+    template = "payments/_payment_table.html" if is_partial(request) else "payments/payment_list.html"
+    return render(request, template, context)
+
+
+@require_POST
+@page(Action.PAYMENT_RECORD)
+def payment_record(request: HttpRequest, invoice_pk: int) -> HttpResponse:
+    invoice = document_get(user=request.user, document_id=invoice_pk, kind=DocumentKind.INVOICE)  # type: ignore[arg-type]
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_record(actor=request.user, invoice=invoice, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as exc:
+            apply_errors(exc, lambda name: (form, name), fallback=form)
+        else:
+            invoice.refresh_from_db()
+            messages.success(
+                request,
+                f"Payment of {form.cleaned_data['amount']} {invoice.currency} recorded on invoice {invoice.number}; "
+                f"it is now {invoice.get_status_display()}.",
+            )
+            return redirect("invoice-detail", pk=invoice.pk)
+    # Refused: show the invoice again with the form as typed and the reasons next to the fields.
+    return render_document_detail(request, invoice, payment_form=form, status=400)
+
+
+@require_POST
+@page(Action.PAYMENT_CANCEL)
+def payment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = selectors.payment_get(user=request.user, payment_id=pk)  # type: ignore[arg-type]
+    try:
+        services.payment_cancel(actor=request.user, payment=payment, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        payment.invoice.refresh_from_db()
+        messages.success(
+            request,
+            f"Payment of {payment.amount} on invoice {payment.invoice.number} cancelled; "
+            f"it is now {payment.invoice.get_status_display()}.",
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("invoice-detail", args=[payment.invoice_id])
+    return redirect(back)

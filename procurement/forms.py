@@ -1,0 +1,258 @@
+"""Forms for the document and supplier pages. They parse what was typed; the services judge it.
+
+``DocumentEditor`` bundles a document's header form and its lines formset, turns them into a
+``DocumentData`` for the services, and puts the services' field messages back next to the fields.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from procurement import selectors
+from procurement.inputs import DocumentData, LineData, SupplierData
+from procurement.models import DiscountType, Document, DocumentKind, ListKind, Status, Supplier
+from procurement.validation import document_data_from
+from procuresync.errors import DomainError
+from procuresync.web import FieldTarget, apply_errors
+
+DISCOUNT_CHOICES = DiscountType.choices
+LINE_DISCOUNT_CHOICES = [("", "—"), (DiscountType.PERCENT, "%"), (DiscountType.AMOUNT, "Amount")]
+
+
+class DocumentForm(forms.Form):
+    supplier = forms.ModelChoiceField(queryset=Supplier.objects.none(), empty_label="Choose a supplier")
+    issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    supplier_unique_code = forms.CharField(
+        label="Supplier Unique Code", required=False, max_length=100,
+        help_text="The supplier's own invoice number; QuickBooks shows it as the Bill number.",
+    )
+    purchase_order = forms.ModelChoiceField(
+        queryset=Document.objects.none(), required=False, label="Purchase order", empty_label="None"
+    )
+    currency = forms.CharField(required=False, max_length=3, help_text="Leave empty for the supplier's currency.")
+    exchange_rate = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=18, decimal_places=8)
+    discount_type = forms.ChoiceField(label="Document discount", choices=DISCOUNT_CHOICES, required=False)
+    discount_value = forms.DecimalField(label="Discount value", required=False, max_digits=18, decimal_places=4)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, user: User, kind: str, document: Document | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        suppliers = selectors.suppliers_for(user)
+        keep = Q(is_active=True) | Q(pk=document.supplier_id) if document else Q(is_active=True)
+        self.fields["supplier"].queryset = suppliers.filter(keep)  # type: ignore[attr-defined]
+        # Lets the page fill in the currency when a supplier is chosen.
+        self.supplier_currencies = {str(s.pk): s.currency for s in self.fields["supplier"].queryset}  # type: ignore[attr-defined]
+        if kind == DocumentKind.INVOICE:
+            pos = selectors.documents_for(user, DocumentKind.PURCHASE_ORDER).select_related("supplier")
+            self.fields["purchase_order"].queryset = pos.filter(  # type: ignore[attr-defined]
+                Q(status__in=[Status.APPROVED, Status.IN_REVISION])
+                | Q(pk=document.purchase_order_id if document else None)
+            )
+            self.fields["purchase_order"].label_from_instance = lambda po: f"{po.number} · {po.supplier.name}"  # type: ignore[attr-defined]
+        else:
+            for name in ("due_date", "supplier_unique_code", "purchase_order"):
+                del self.fields[name]
+        self.custom_fields = selectors.custom_fields_for(user, kind)
+        for field in self.custom_fields:
+            if field.choices_from:
+                # e.g. "Location": the value is the name of one of the company's options of that list.
+                names = [o.name for o in selectors.list_options_for(user, field.choices_from)]
+                self.fields[f"cf_{field.pk}"] = forms.ChoiceField(
+                    label=field.name, required=False, choices=[("", "—"), *((n, n) for n in names)]
+                )
+            else:
+                self.fields[f"cf_{field.pk}"] = forms.CharField(label=field.name, required=False, max_length=200)
+
+
+class LineForm(forms.Form):
+    description = forms.CharField(required=False, max_length=500)
+    item = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Product / service")
+    quantity = forms.DecimalField(max_digits=18, decimal_places=4, initial=1)
+    unit_price = forms.DecimalField(max_digits=18, decimal_places=4)
+    discount_type = forms.ChoiceField(choices=LINE_DISCOUNT_CHOICES, required=False, label="Discount")
+    discount_value = forms.DecimalField(required=False, max_digits=18, decimal_places=4, label="Disc. value")
+    account = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    line_class = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Class")
+    customer_project = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Customer / project")
+    tax_code = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Tax code")
+    tax_rate = forms.DecimalField(required=False, max_digits=7, decimal_places=4, initial=0, label="Tax %")
+
+    def __init__(self, *args: Any, options: dict[str, list[tuple[Any, str]]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = options[ListKind.ACCOUNT]  # type: ignore[attr-defined]
+        self.fields["line_class"].choices = options[ListKind.CLASS]  # type: ignore[attr-defined]
+        self.fields["customer_project"].choices = options[ListKind.CUSTOMER_PROJECT]  # type: ignore[attr-defined]
+        self.fields["item"].choices = options[ListKind.ITEM]  # type: ignore[attr-defined]
+        self.fields["tax_code"].choices = options[ListKind.TAX_CODE]  # type: ignore[attr-defined]
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=0, can_delete=True)
+
+# Service field names inside a line -> the form field that shows them.
+_LINE_FIELD = {"class": "line_class"}
+_HEADER_FIELD = {"purchase_order": "purchase_order", "supplier": "supplier"}
+
+
+def _list_options(user: User) -> dict[str, list[tuple[Any, str]]]:
+    return {
+        kind: [("", "—"), *((o.pk, o.name) for o in selectors.list_options_for(user, kind))]
+        for kind in ListKind.values
+    }
+
+
+def _line_initial(data: DocumentData) -> list[dict[str, Any]]:
+    return [
+        {
+            "description": line.description,
+            "quantity": line.quantity.normalize(),
+            "unit_price": line.unit_price,
+            "discount_type": line.discount_type,
+            "discount_value": line.discount_value if line.discount_type else None,
+            "account": line.account_id,
+            "line_class": line.class_id,
+            "customer_project": line.customer_project_id,
+            "item": line.item_id,
+            "tax_code": line.tax_code_id,
+            "tax_rate": line.tax_rate.normalize(),
+        }
+        for line in data.lines
+    ]
+
+
+def _header_initial(data: DocumentData, document: Document) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "supplier": data.supplier_id,
+        "issue_date": data.issue_date,
+        "due_date": data.due_date,
+        "supplier_unique_code": data.supplier_unique_code,
+        "purchase_order": data.purchase_order_id,
+        "currency": data.currency,
+        "exchange_rate": data.exchange_rate.normalize() if data.exchange_rate is not None else None,
+        "discount_type": data.discount_type,
+        "discount_value": data.discount_value if data.discount_type else None,
+        "notes": data.notes,
+    }
+    initial.update({f"cf_{field_id}": value for field_id, value in data.custom_values.items()})
+    return initial
+
+
+class DocumentEditor:
+    """The create/edit form of a document: header fields, custom fields and the lines formset."""
+
+    def __init__(
+        self, *, user: User, kind: str, document: Document | None = None, data: Any = None,
+        initial: dict[str, Any] | None = None,
+    ):
+        header_initial: dict[str, Any] = {"issue_date": timezone.localdate(), **(initial or {})}
+        lines_initial: list[dict[str, Any]] = [{}] if document is None else []
+        if document is not None:
+            existing = document_data_from(document)
+            header_initial = _header_initial(existing, document)
+            lines_initial = _line_initial(existing)
+        self.form = DocumentForm(data, user=user, kind=kind, document=document, initial=header_initial)
+        options = _list_options(user)
+        self.lines = LineFormSet(data, prefix="lines", initial=lines_initial, form_kwargs={"options": options})
+        self.errors: list[str] = []
+        self._line_forms: list[LineForm] = []
+
+    def is_valid(self) -> bool:
+        valid = self.form.is_valid() & self.lines.is_valid()
+        if not valid:
+            self.errors = ["Please correct the highlighted fields; nothing was saved."]
+        return valid
+
+    def to_data(self) -> DocumentData:
+        cleaned = self.form.cleaned_data
+        self._line_forms = []
+        lines: list[LineData] = []
+        for form in self.lines.forms:
+            values = form.cleaned_data
+            if not values or values.get("DELETE"):
+                continue  # an untouched extra row, or one the user removed
+            self._line_forms.append(form)
+            lines.append(
+                LineData(
+                    description=values["description"],
+                    quantity=values["quantity"],
+                    unit_price=values["unit_price"],
+                    discount_type=values["discount_type"],
+                    discount_value=values["discount_value"] or Decimal("0"),
+                    tax_rate=values["tax_rate"] or Decimal("0"),
+                    account_id=values["account"],
+                    class_id=values["line_class"],
+                    customer_project_id=values["customer_project"],
+                    item_id=values["item"],
+                    tax_code_id=values["tax_code"],
+                )
+            )
+        supplier = cleaned["supplier"]
+        purchase_order = cleaned.get("purchase_order")
+        return DocumentData(
+            supplier_id=supplier.pk,
+            issue_date=cleaned["issue_date"],
+            due_date=cleaned.get("due_date"),
+            lines=lines,
+            currency=cleaned["currency"].strip().upper(),
+            exchange_rate=cleaned["exchange_rate"],
+            notes=cleaned["notes"],
+            discount_type=cleaned["discount_type"],
+            discount_value=cleaned["discount_value"] or Decimal("0"),
+            supplier_unique_code=cleaned.get("supplier_unique_code", ""),
+            purchase_order_id=purchase_order.pk if purchase_order else None,
+            custom_values={f.pk: cleaned.get(f"cf_{f.pk}", "") for f in self.form.custom_fields},
+        )
+
+    def _locate(self, name: str) -> FieldTarget | None:
+        parts = name.split(".")
+        if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(self._line_forms):
+            return self._line_forms[int(parts[1])], _LINE_FIELD.get(parts[2], parts[2])
+        if parts[0] == "custom_fields" and len(parts) == 2:
+            return self.form, f"cf_{parts[1]}"
+        if len(parts) == 1 and name in self.form.fields:
+            return self.form, name
+        return None
+
+    def apply_errors(self, exc: DomainError) -> None:
+        leftovers = apply_errors(exc, self._locate)
+        self.errors = [exc.message, *(m for m in leftovers if m != exc.message)]
+
+
+class NotesForm(forms.Form):
+    """The one edit an approved (or pending, or paid) document accepts."""
+
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class TransitionForm(forms.Form):
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SupplierForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    currency = forms.CharField(max_length=3, initial="USD")
+    email = forms.EmailField(required=False)
+    tax_id = forms.CharField(label="Tax ID", required=False, max_length=50)
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    is_active = forms.BooleanField(label="Active", required=False, initial=True)
+
+    @classmethod
+    def for_supplier(cls, supplier: Supplier) -> SupplierForm:
+        return cls(initial={
+            "name": supplier.name, "currency": supplier.currency, "email": supplier.email,
+            "tax_id": supplier.tax_id, "address": supplier.address, "is_active": supplier.is_active,
+        })
+
+    def to_data(self) -> SupplierData:
+        c = self.cleaned_data
+        return SupplierData(
+            name=c["name"], currency=c["currency"].strip().upper(), email=c["email"], address=c["address"],
+            tax_id=c["tax_id"], is_active=c["is_active"],
+        )

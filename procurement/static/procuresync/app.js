@@ -1,0 +1,52 @@
+// The few behaviours htmx does not cover: adding and removing document lines, and filling the
+// currency when a supplier is chosen. Everything works without it except "Add line".
+(function () {
+  "use strict";
+
+  function addLine() {
+    var total = document.getElementById("id_lines-TOTAL_FORMS");
+    var template = document.getElementById("line-template");
+    var body = document.getElementById("lines-body");
+    if (!total || !template || !body) return;
+    var index = parseInt(total.value, 10);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    body.insertAdjacentHTML("beforeend", html);
+    total.value = String(index + 1);
+    var first = body.lastElementChild && body.lastElementChild.querySelector("input, select");
+    if (first) first.focus();
+  }
+
+  function removeLine(button) {
+    var row = button.closest("tr");
+    var flag = row && row.querySelector("input[name$='-DELETE']");
+    if (!row || !flag) return;
+    // The formset drops rows marked DELETE; hiding keeps the indexes of the other rows intact.
+    flag.checked = true;
+    row.hidden = true;
+  }
+
+  function fillCurrency(select) {
+    var data = document.getElementById("supplier-currencies");
+    var currency = document.getElementById("id_currency");
+    if (!data || !currency) return;
+    var map = JSON.parse(data.textContent);
+    if (map[select.value]) currency.value = map[select.value];
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    if (target.closest("[data-add-line]")) {
+      event.preventDefault();
+      addLine();
+    } else if (target.closest("[data-remove-line]")) {
+      event.preventDefault();
+      removeLine(target.closest("[data-remove-line]"));
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.id === "id_supplier") fillCurrency(target);
+  });
+})();

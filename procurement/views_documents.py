@@ -1,0 +1,212 @@
+"""Invoice and purchase order pages: list, detail, create, edit and the workflow buttons.
+
+Both kinds share these views; the URL conf passes ``kind``. Every read starts from the user
+(``procurement.selectors``), every write goes through ``procurement.services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from accounts.roles import Action as Permission
+from accounts.roles import allowed
+from payments.forms import PaymentForm
+from payments.selectors import payment_list
+from payments.services import paid_amount
+from procurement import selectors, services, workflow
+from procurement.forms import DocumentEditor, NotesForm, TransitionForm
+from procurement.models import Document, DocumentKind, Status
+from procurement.validation import document_data_from
+from procuresync.errors import DomainError, RoleRequired
+from procuresync.web import error_text, is_partial, page, paginate
+
+
+@dataclass(frozen=True)
+class Kind:
+    value: str
+    label: str
+    plural: str
+    url: str  # URL name prefix: "<url>-list", "<url>-detail", ...
+
+    def name(self, view: str) -> str:
+        return f"{self.url}-{view}"
+
+
+KINDS = {
+    DocumentKind.INVOICE: Kind(DocumentKind.INVOICE, "Invoice", "Invoices", "invoice"),
+    DocumentKind.PURCHASE_ORDER: Kind(DocumentKind.PURCHASE_ORDER, "Purchase order", "Purchase orders", "po"),
+}
+
+_DONE = {
+    workflow.Action.SUBMIT: "submitted for approval",
+    workflow.Action.APPROVE: "approved",
+    workflow.Action.REJECT: "rejected",
+    workflow.Action.REVISE: "opened for revision",
+    workflow.Action.CANCEL: "cancelled",
+}
+_BUTTON = {
+    workflow.Action.SUBMIT: "Submit for approval",
+    workflow.Action.APPROVE: "Approve",
+    workflow.Action.REJECT: "Reject",
+    workflow.Action.REVISE: "Revise",
+    workflow.Action.CANCEL: "Cancel",
+}
+
+
+@page()
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("invoice-list")
+
+
+@page()
+def document_list(request: HttpRequest, kind: str) -> HttpResponse:
+    info = KINDS[DocumentKind(kind)]
+    status = request.GET.get("status", "")
+    search = request.GET.get("q", "").strip()
+    documents = selectors.document_list(
+        user=request.user, kind=kind, status=status if status in Status.values else "", search=search  # type: ignore[arg-type]
+    )
+    context = {
+        "kind": info,
+        "page_obj": paginate(request, documents),
+        "status": status,
+        "q": search,
+        "statuses": _statuses_for(kind),
+    }
+    template = "procurement/_document_table.html" if is_partial(request) else "procurement/document_list.html"
+    return render(request, template, context)
+
+
+def _statuses_for(kind: str) -> list[tuple[str, str]]:
+    hidden = {Status.PARTLY_PAID, Status.PAID} if kind == DocumentKind.PURCHASE_ORDER else set()
+    return [(value, label) for value, label in Status.choices if value not in hidden]
+
+
+def render_document_detail(
+    request: HttpRequest, document: Document, *, payment_form: PaymentForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The detail page; the payments view re-renders it with its bound form when a payment is refused."""
+    user: User = request.user  # type: ignore[assignment]
+    info = KINDS[DocumentKind(document.kind)]
+    actions = [
+        {"value": action.value, "label": _BUTTON[action]}
+        for action in workflow.available_actions(document.status)
+        if allowed(user, workflow.PERMISSION_FOR[action])
+    ]
+    context: dict[str, Any] = {
+        "kind": info,
+        "document": document,
+        "lines": document.lines.select_related("account", "line_class", "customer_project", "item", "tax_code"),
+        "custom_values": document.custom_values.select_related("field"),
+        "events": document.events.select_related("actor"),
+        "actions": actions,
+        "can_edit": allowed(user, Permission.DOCUMENT_EDIT) and document.status not in workflow.FINAL_STATUSES,
+    }
+    if document.is_invoice:
+        paid = paid_amount(document)
+        outstanding = document.total - paid if document.status in workflow.PAYABLE_STATUSES else None
+        context.update(paid=paid, outstanding=outstanding)
+        if allowed(user, Permission.PAYMENT_VIEW):
+            context["payments"] = payment_list(user=user, invoice_id=document.pk).select_related("created_by")
+        if allowed(user, Permission.PAYMENT_RECORD) and outstanding is not None and outstanding > 0:
+            context["payment_form"] = payment_form or PaymentForm.for_invoice(outstanding)
+    else:
+        context["invoices"] = document.invoices.all()
+    return render(request, "procurement/document_detail.html", context, status=status)
+
+
+@page()
+def document_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)  # type: ignore[arg-type]
+    return render_document_detail(request, document)
+
+
+@page(Permission.DOCUMENT_CREATE)
+def document_create(request: HttpRequest, kind: str) -> HttpResponse:
+    info = KINDS[DocumentKind(kind)]
+    user: User = request.user  # type: ignore[assignment]
+    editor = DocumentEditor(user=user, kind=kind, data=request.POST or None)
+    if request.method == "POST" and editor.is_valid():
+        try:
+            document = services.document_create(actor=user, kind=kind, data=editor.to_data())
+        except DomainError as exc:
+            editor.apply_errors(exc)
+        else:
+            messages.success(request, f"{info.label} {document.number} created as a draft.")
+            return redirect(info.name("detail"), pk=document.pk)
+    return render(request, "procurement/document_form.html", {"kind": info, "editor": editor, "document": None})
+
+
+@page(Permission.DOCUMENT_EDIT)
+def document_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    info = KINDS[DocumentKind(kind)]
+    user: User = request.user  # type: ignore[assignment]
+    document = selectors.document_get(user=user, document_id=pk, kind=kind)
+    status = Status(document.status)
+    if status in workflow.NOTES_ONLY_STATUSES:
+        return _notes_edit(request, info, document)
+    if status not in workflow.EDITABLE_STATUSES:
+        messages.error(request, f"A {status.label} {info.label.lower()} can no longer be edited.")
+        return redirect(info.name("detail"), pk=document.pk)
+    editor = DocumentEditor(user=user, kind=kind, document=document, data=request.POST or None)
+    if request.method == "POST" and editor.is_valid():
+        try:
+            services.document_update(actor=user, document=document, data=editor.to_data())
+        except DomainError as exc:
+            editor.apply_errors(exc)
+        else:
+            messages.success(request, f"{info.label} {document.number} saved.")
+            return redirect(info.name("detail"), pk=document.pk)
+    return render(request, "procurement/document_form.html", {"kind": info, "editor": editor, "document": document})
+
+
+def _notes_edit(request: HttpRequest, info: Kind, document: Document) -> HttpResponse:
+    """Approved (or pending, or paid) documents take a notes change only: no revision, not synced."""
+    form = NotesForm(request.POST or None, initial={"notes": document.notes})
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = document_data_from(document)
+        data.notes = form.cleaned_data["notes"]
+        try:
+            services.document_update(actor=request.user, document=document, data=data)  # type: ignore[arg-type]
+        except DomainError as exc:
+            errors = [error_text(exc)]
+        else:
+            messages.success(request, f"Notes of {info.label.lower()} {document.number} saved.")
+            return redirect(info.name("detail"), pk=document.pk)
+    without_revision = document.status != Status.PENDING
+    return render(
+        request,
+        "procurement/document_notes_form.html",
+        {"kind": info, "document": document, "form": form, "errors": errors, "without_revision": without_revision},
+    )
+
+
+@require_POST
+@page()
+def document_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
+    info = KINDS[DocumentKind(kind)]
+    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)  # type: ignore[arg-type]
+    form = TransitionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        step = workflow.Action(action)
+        services.document_transition(actor=request.user, document=document, action=step, comment=comment)  # type: ignore[arg-type]
+    except ValueError:
+        messages.error(request, f"Unknown action {action!r}.")
+    except RoleRequired:
+        raise  # the 403 page, like any page the user's roles do not open
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"{info.label} {document.number} {_DONE[step]}.")
+    return redirect(reverse(info.name("detail"), args=[document.pk]))
+
