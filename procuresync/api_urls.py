@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, path, re_path
 
 from accounts.api import MeView, TokenView
 from payments.api import PaymentCancelView, PaymentDetailView, PaymentListView
@@ -15,6 +16,13 @@ from procurement.api import (
     SupplierListView,
 )
 from procurement.models import DocumentKind
+from procuresync.api_errors import error_body
+
+
+def not_found(request: HttpRequest, rest: str) -> JsonResponse:
+    """Unknown API URLs answer in the API's error shape rather than with an HTML page."""
+    message = "No such API endpoint. Collection and object URLs end with a slash, e.g. /api/v1/invoices/12/."
+    return JsonResponse(error_body("not_found", message), status=404)
 
 
 def _document_routes(prefix: str, kind: str) -> list[URLPattern]:
@@ -44,4 +52,5 @@ urlpatterns: list[URLPattern] = [
     path("payments/", PaymentListView.as_view(), name="api-payments"),
     path("payments/<int:pk>/", PaymentDetailView.as_view(), name="api-payments-detail"),
     path("payments/<int:pk>/cancel", PaymentCancelView.as_view(), name="api-payments-cancel"),
+    re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

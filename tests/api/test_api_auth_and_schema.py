@@ -89,3 +89,10 @@ def test_given_a_user_when_fetching_the_schema_and_docs_then_both_are_served(as_
     assert schema.status_code == 200
     assert schema.json()["openapi"].startswith("3.")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_given_an_unknown_or_malformed_api_url_when_called_then_404_in_the_error_shape(
+    as_user: Any, creator: User
+) -> None:
+    for url in ("/api/v1/invoices/abc/", "/api/v1/nothing-here", "/api/v1/invoices/1/approve/"):
+        assert_error(as_user(creator).post(url, {}, format="json"), 404, code="not_found")
