@@ -59,7 +59,9 @@ def merged_input(current: dict[str, Any], body: Any) -> dict[str, Any]:
 
     A list (``lines``) or map (``custom_fields``) that is sent replaces the old one whole.
     """
-    return {**current, **(body if isinstance(body, dict) else dict(body.items()))}
+    if not isinstance(body, dict):  # a JSON list or scalar; QueryDict (form posts) is a dict
+        raise serializers.ValidationError({"non_field_errors": ["Send a JSON object with the fields to change."]})
+    return {**current, **body}
 
 
 # ---------------------------------------------------------------- suppliers

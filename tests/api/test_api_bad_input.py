@@ -266,3 +266,15 @@ def test_given_a_bad_list_filter_when_listing_then_400_names_the_filter(
     response = as_user(outsider).get(url, params)
 
     assert_error(response, 400, field)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/invoices/{id}/", "/api/v1/suppliers/{supplier}/"])
+def test_given_a_patch_body_that_is_not_an_object_when_sent_then_400_and_unchanged(
+    url: str, as_user: Any, creator: User, draft_invoice: Document, unchanged: Any
+) -> None:
+    target = url.format(id=draft_invoice.pk, supplier=draft_invoice.supplier_id)
+
+    with unchanged():
+        response = as_user(creator).patch(target, ["notes", "x"], format="json")
+
+    assert_error(response, 400, "non_field_errors")

@@ -239,3 +239,15 @@ def test_given_list_options_when_a_line_uses_them_then_the_detail_shows_their_id
     assert response.status_code == 201, response.content
     shown = response.json()["lines"][0]
     assert {kind: shown[kind] for kind in ids} == ids
+
+
+def test_given_an_approved_invoice_when_only_its_notes_are_patched_then_it_is_an_edit_without_revision(
+    as_user: Any, creator: User, approved_invoice: Document
+) -> None:
+    response = as_user(creator).patch(
+        f"/api/v1/invoices/{approved_invoice.pk}/", {"notes": "paid by wire"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved" and response.json()["revision"] == 0
+    assert response.json()["events"][-1]["kind"] == "edit_without_revision"
