@@ -62,9 +62,9 @@ def parsed(serializer_class: type, data: Any) -> Any:
 
 
 class SupplierListView(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PageNumberPagination  # read by drf-spectacular to describe the paginated body
 
-    @extend_schema(parameters=[SupplierFilterIn], responses={200: SupplierOut(many=True)})
+    @extend_schema(parameters=[SupplierFilterIn], responses={200: SupplierOut(many=True), **READ_ERRORS})
     def get(self, request: Request) -> Response:
         filters = parsed(SupplierFilterIn, request.query_params).validated_data
         suppliers = selectors.suppliers_for(user_of(request)).order_by("name", "id")
