@@ -95,6 +95,8 @@ class LineForm(forms.Form):
 
 
 LineFormSet = forms.formset_factory(LineForm, extra=0, can_delete=True)
+# A new document starts with one empty row; left empty, it is ignored (and the service asks for a line).
+NewLineFormSet = forms.formset_factory(LineForm, extra=1, can_delete=True)
 
 # Service field names inside a line -> the form field that shows them.
 _LINE_FIELD = {"class": "line_class"}
@@ -152,14 +154,15 @@ class DocumentEditor:
         initial: dict[str, Any] | None = None,
     ):
         header_initial: dict[str, Any] = {"issue_date": timezone.localdate(), **(initial or {})}
-        lines_initial: list[dict[str, Any]] = [{}] if document is None else []
+        lines_initial: list[dict[str, Any]] = []
         if document is not None:
             existing = document_data_from(document)
             header_initial = _header_initial(existing, document)
             lines_initial = _line_initial(existing)
         self.form = DocumentForm(data, user=user, kind=kind, document=document, initial=header_initial)
         options = _list_options(user)
-        self.lines = LineFormSet(data, prefix="lines", initial=lines_initial, form_kwargs={"options": options})
+        formset = NewLineFormSet if document is None else LineFormSet
+        self.lines = formset(data, prefix="lines", initial=lines_initial, form_kwargs={"options": options})
         self.errors: list[str] = []
         self._line_forms: list[LineForm] = []
 

@@ -116,8 +116,10 @@ def render_document_detail(
         context.update(paid=paid, outstanding=outstanding)
         if allowed(user, Permission.PAYMENT_VIEW):
             context["payments"] = payment_list(user=user, invoice_id=document.pk).select_related("created_by")
-        if allowed(user, Permission.PAYMENT_RECORD) and outstanding is not None and outstanding > 0:
-            context["payment_form"] = payment_form or PaymentForm.for_invoice(outstanding)
+        if payment_form is not None:  # a refused payment, shown with its reasons
+            context["payment_form"] = payment_form
+        elif allowed(user, Permission.PAYMENT_RECORD) and outstanding is not None and outstanding > 0:
+            context["payment_form"] = PaymentForm.for_invoice(outstanding)
     else:
         context["invoices"] = document.invoices.all()
     return render(request, "procurement/document_detail.html", context, status=status)

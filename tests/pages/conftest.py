@@ -27,3 +27,30 @@ def client_for() -> Callable[[User], Client]:
 def pending_invoice(creator: User, draft_invoice: Document) -> Document:
     return document_transition(actor=creator, document=draft_invoice, action=workflow.Action.SUBMIT)
 
+
+
+LINE_DEFAULTS = {
+    "description": "", "item": "", "quantity": "1", "unit_price": "", "discount_type": "", "discount_value": "",
+    "account": "", "line_class": "", "customer_project": "", "tax_code": "", "tax_rate": "0",
+}
+
+
+def document_form(supplier_id: int, lines: list[dict[str, str]], *, initial_lines: int = 0, **header: str) -> dict:
+    """The POST body the create/edit page sends: header fields plus the lines formset."""
+    data: dict[str, object] = {
+        "supplier": supplier_id, "issue_date": "2026-11-02", "due_date": "2026-12-02",
+        "supplier_unique_code": "SUP-9001", "purchase_order": "", "currency": "", "exchange_rate": "",
+        "discount_type": "", "discount_value": "", "notes": "",
+        "lines-TOTAL_FORMS": len(lines), "lines-INITIAL_FORMS": initial_lines,
+        "lines-MIN_NUM_FORMS": 0, "lines-MAX_NUM_FORMS": 1000,
+    }
+    data.update(header)
+    for index, line in enumerate(lines):
+        for name, value in {**LINE_DEFAULTS, **line}.items():
+            data[f"lines-{index}-{name}"] = value
+    return data
+
+
+@pytest.fixture
+def form_body() -> object:
+    return document_form

@@ -1,0 +1,68 @@
+"""List pages cost the same number of queries for 5 rows as for 60 (no per-row queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from payments.models import Method, Payment
+from procurement.models import Document, DocumentKind, Status, Supplier
+
+
+def _add_documents(creator: User, kind: str, count: int, start: int) -> None:
+    suppliers = Supplier.objects.bulk_create(
+        Supplier(company_id=creator.company_id, name=f"Supplier {kind} {start + i}", currency="USD") for i in range(3)
+    )
+    Document.objects.bulk_create(
+        Document(
+            company_id=creator.company_id, kind=kind, sequence=start + i, number=f"N-{start + i:05d}",
+            supplier=suppliers[i % 3], status=Status.APPROVED, issue_date=dt.date(2026, 11, 1),
+            due_date=dt.date(2026, 12, 1), currency="USD", supplier_unique_code=f"C-{start + i}",
+            total=Decimal("10.00"), created_by=creator,
+        )
+        for i in range(count)
+    )
+
+
+def _add_payments(payer: User, invoice: Document, count: int) -> None:
+    Payment.objects.bulk_create(
+        Payment(company_id=payer.company_id, invoice=invoice, amount=Decimal("0.01"), paid_on=dt.date(2026, 11, 3),
+                method=Method.CHEQUE, created_by=payer)
+        for _ in range(count)
+    )
+
+
+def _queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize(("url", "kind"), [("/invoices/", DocumentKind.INVOICE),
+                                           ("/purchase-orders/", DocumentKind.PURCHASE_ORDER)])
+def test_given_5_or_60_documents_when_the_list_renders_then_the_query_count_is_the_same(
+    client_for, creator: User, url: str, kind: str
+) -> None:
+    client = client_for(creator)
+    _add_documents(creator, kind, 5, start=1)
+    few = _queries(client, url)
+    _add_documents(creator, kind, 55, start=100)
+    many = _queries(client, url)
+    assert few == many
+    assert _queries(client, url + "?q=Supplier&status=approved&page=2") == many
+
+
+def test_given_5_or_60_payments_when_the_payments_page_renders_then_the_query_count_is_the_same(
+    client_for, payer: User, approved_invoice: Document
+) -> None:
+    client = client_for(payer)
+    _add_payments(payer, approved_invoice, 5)
+    few = _queries(client, "/payments/")
+    _add_payments(payer, approved_invoice, 55)
+    assert _queries(client, "/payments/") == few
