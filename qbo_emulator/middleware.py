@@ -60,11 +60,11 @@ class QBOMiddleware:
 
         try:
             chaos = emulator.chaos
-            if chaos.latency_ms:
-                await asyncio.sleep(chaos.latency_ms / 1000)
             injection = chaos.take(path) if chaos.pending else None
             if injection is not None:
                 entry["injected"] = injection.kind
+                if chaos.latency_ms:
+                    await asyncio.sleep(chaos.latency_ms / 1000)
                 await self._inject(injection, scope, receive, logged_send, entry)
                 return
             if kind == "api":
@@ -72,10 +72,15 @@ class QBOMiddleware:
                     await self._throttle(logged_send, xml=False)
                     return
                 try:
+                    # Latency stands for QBO's processing time, so it holds a concurrency slot.
+                    if chaos.latency_ms:
+                        await asyncio.sleep(chaos.latency_ms / 1000)
                     await self.app(scope, receive, logged_send)
                 finally:
                     emulator.limiter.release(realm)
             else:
+                if chaos.latency_ms:
+                    await asyncio.sleep(chaos.latency_ms / 1000)
                 await self.app(scope, receive, logged_send)
         finally:
             entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
