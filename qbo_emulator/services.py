@@ -85,7 +85,7 @@ class Ledger:
     def read(self, entity: str, obj_id: Any) -> Obj:
         obj = self.company.get(entity, obj_id)
         if obj is None:
-            raise faults.object_not_found(element="Id")
+            raise faults.object_not_found()  # element "" as in the published sample
         return obj
 
     def ref(self, entity: str, ref: Any, element: str, *, name_field: str | None = None) -> Obj:
