@@ -129,7 +129,7 @@ def _line_initial(data: DocumentData) -> list[dict[str, Any]]:
     ]
 
 
-def _header_initial(data: DocumentData, document: Document) -> dict[str, Any]:
+def _header_initial(data: DocumentData) -> dict[str, Any]:
     initial: dict[str, Any] = {
         "supplier": data.supplier_id,
         "issue_date": data.issue_date,
@@ -157,7 +157,7 @@ class DocumentEditor:
         lines_initial: list[dict[str, Any]] = []
         if document is not None:
             existing = document_data_from(document)
-            header_initial = _header_initial(existing, document)
+            header_initial = _header_initial(existing)
             lines_initial = _line_initial(existing)
         self.form = DocumentForm(data, user=user, kind=kind, document=document, initial=header_initial)
         options = _list_options(user)

@@ -109,6 +109,7 @@ def render_document_detail(
         "events": document.events.select_related("actor"),
         "actions": actions,
         "can_edit": allowed(user, Permission.DOCUMENT_EDIT) and document.status not in workflow.FINAL_STATUSES,
+        "notes_only": document.status in workflow.NOTES_ONLY_STATUSES,
     }
     if document.is_invoice:
         paid = paid_amount(document)
