@@ -46,6 +46,7 @@ class Action(enum.StrEnum):
     PAYMENT_CANCEL = "cancel payments"
     USERS_MANAGE = "manage users"
     INTEGRATION_MANAGE = "manage integrations"
+    QUICKBOOKS_SEND = "send documents to QuickBooks"
 
 
 # Any member of the company may view documents; everything else needs one of these roles.
@@ -64,6 +65,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PAYMENT_CANCEL: frozenset({Role.PAYMENT}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.INTEGRATION_MANAGE: frozenset({Role.ADMIN}),
+    Action.QUICKBOOKS_SEND: frozenset({Role.CREATE, Role.APPROVE, Role.ADMIN}),
 }
 
 

@@ -56,6 +56,8 @@ class ListOption(models.Model):
     kind = models.CharField(max_length=20, choices=ListKind.choices)
     name = models.CharField(max_length=200)
     external_id = models.CharField(max_length=50, blank=True)
+    # What QuickBooks says the option is, e.g. an account's AccountType ("Expense", "Accounts Payable").
+    detail = models.CharField(max_length=100, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:

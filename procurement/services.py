@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from accounts.models import User
 from accounts.roles import Action as Permission
 from accounts.roles import require
-from procurement import money, workflow
+from procurement import hooks, money, workflow
 from procurement.inputs import DocumentData, SupplierData
 from procurement.models import (
     CustomField,
@@ -266,11 +266,14 @@ def document_create(*, actor: User, kind: str, data: DocumentData) -> Document:
 
 
 def _integrity_to_validation(exc: IntegrityError) -> ValidationFailed:
-    if "supplier_unique_code" in str(exc).lower() or "UNIQUE" in str(exc):
+    """The database's last line of defence, in the same words as the service's own check."""
+    text = str(exc).lower()
+    # PostgreSQL names the constraint; SQLite names the columns of the expression index.
+    if "supplier_unique_code" in text:
         return ValidationFailed(
             "This supplier already has an invoice with that Supplier Unique Code.", field="supplier_unique_code"
         )
-    return ValidationFailed(f"The document could not be saved: {exc}")
+    return ValidationFailed("The document could not be saved because it conflicts with another; please retry.")
 
 
 _NOTES_ONLY_FIELDS = ("notes",)
@@ -340,6 +343,7 @@ def document_transition(*, actor: User, document: Document, action: workflow.Act
             to_status=target,
             comment=comment,
         )
+        hooks.transitioned(document, action.value, actor)
     return document
 
 

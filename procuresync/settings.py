@@ -85,6 +85,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file too (not shared-cache memory), so worker threads and the live server see
+    # committed data exactly as in the embedded mode. pytest-xdist suffixes it per worker.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-procuresync.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -170,3 +173,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# QuickBooks Online. Real credentials come from the environment; with none set, the values the
+# local emulator wrote at start (QBO_CREDENTIALS_FILE, see scripts/start.sh) are used.
+QBO_CLIENT_ID = env_str("QBO_CLIENT_ID", "")
+QBO_CLIENT_SECRET = env_str("QBO_CLIENT_SECRET", "")
+QBO_WEBHOOK_VERIFIER_TOKEN = env_str("QBO_WEBHOOK_VERIFIER_TOKEN", "")
+QBO_REDIRECT_URI = env_str("QBO_REDIRECT_URI", "")  # empty: built from the request
+QBO_API_BASE_URL = env_str("QBO_API_BASE_URL", "https://sandbox-quickbooks.api.intuit.com")
+QBO_AUTH_URL = env_str("QBO_AUTH_URL", "https://appcenter.intuit.com/connect/oauth2")
+QBO_TOKEN_URL = env_str("QBO_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
+QBO_REVOKE_URL = env_str("QBO_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
+QBO_CREDENTIALS_FILE = env_str("QBO_CREDENTIALS_FILE", str(VAR_DIR / "emulator-credentials.json"))
+QBO_HTTP_TIMEOUT = float(env_int("QBO_HTTP_TIMEOUT", 30))
+# Per company: Intuit allows 500 requests a minute and 10 at once; stay a little below both.
+QBO_REQUESTS_PER_MINUTE = env_int("QBO_REQUESTS_PER_MINUTE", 480)
+QBO_CONCURRENCY = env_int("QBO_CONCURRENCY", 8)
+QBO_BATCHES_PER_MINUTE = env_int("QBO_BATCHES_PER_MINUTE", 38)
+# Multiplies every retry delay; tests set it near zero instead of sleeping.
+QBO_RETRY_SCALE = float(env_str("QBO_RETRY_SCALE", "1"))
+# Where the per-company QuickBooks limits are counted across processes (in memory when empty).
+RATE_LIMIT_REDIS_URL = env_str(
+    "RATE_LIMIT_REDIS_URL", DRAMATIQ_BROKER_URL if DRAMATIQ_BROKER_URL.startswith("redis") else ""
+)

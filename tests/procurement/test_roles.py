@@ -23,6 +23,7 @@ MATRIX = {
     Action.PAYMENT_CANCEL: {"payer"},
     Action.USERS_MANAGE: {"admin"},
     Action.INTEGRATION_MANAGE: {"admin"},
+    Action.QUICKBOOKS_SEND: {"creator", "approver", "admin"},
 }
 PERSONAS = ["creator", "approver", "payer", "admin", "nobody"]
 

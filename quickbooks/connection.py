@@ -1,0 +1,60 @@
+"""A company's connection as a ready client, and what we cache from QuickBooks (the closing date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from quickbooks.client import QboClient
+from quickbooks.config import qbo_config
+from quickbooks.limits import limiter_for
+from quickbooks.models import Connection
+from quickbooks.oauth import ConnectionTokens, http_client
+
+CLOSE_DATE_MAX_AGE = dt.timedelta(minutes=5)
+
+
+def client_for(connection: Connection) -> QboClient:
+    config = qbo_config()
+    base = config.api_base_url.removesuffix("/").removesuffix("/v3")
+    return QboClient(
+        base_url=base,
+        realm_id=connection.realm_id,
+        tokens=ConnectionTokens(connection.pk, config),
+        http=http_client(),
+        retry_scale=settings.QBO_RETRY_SCALE,
+        limiter=limiter_for(connection.realm_id),
+    )
+
+
+def refresh_company_settings(connection: Connection, client: QboClient) -> None:
+    """Read the closing date and currency settings from Preferences (BookCloseDate is read-only in QBO)."""
+    preferences = client.preferences()
+    accounting = preferences.get("AccountingInfoPrefs", {}) or {}
+    currency = preferences.get("CurrencyPrefs", {}) or {}
+    raw = accounting.get("BookCloseDate")
+    connection.book_close_date = dt.date.fromisoformat(str(raw)[:10]) if raw else None
+    connection.book_close_checked_at = timezone.now()
+    connection.multicurrency = bool(currency.get("MultiCurrencyEnabled", False))
+    home = currency.get("HomeCurrency", {}) or {}
+    connection.home_currency = str(home.get("value", "")) if isinstance(home, dict) else ""
+    connection.save(update_fields=["book_close_date", "book_close_checked_at", "multicurrency", "home_currency"])
+
+
+def closing_date(connection: Connection, client: QboClient) -> dt.date | None:
+    checked = connection.book_close_checked_at
+    if checked is None or timezone.now() - checked > CLOSE_DATE_MAX_AGE:
+        refresh_company_settings(connection, client)
+    return connection.book_close_date
+
+
+def closed_books_message(*, document_date: dt.date, close_date: dt.date, number: str) -> str:
+    """The one message for a document in a closed period, naming both dates and what to do."""
+    return (
+        f"{number} is dated {document_date:%d %b %Y}, on or before QuickBooks' closing date "
+        f"{close_date:%d %b %Y}, so QuickBooks will not accept it. Revise the document and change its "
+        f"date to after {close_date:%d %b %Y}, or ask your accountant to reopen the period in QuickBooks "
+        f"(Settings → Advanced → Close the books), then press Retry."
+    )

@@ -1,0 +1,147 @@
+"""Our documents as QuickBooks payloads: pure functions, no database, no network.
+
+Rules that shape these payloads (sources in ../shared/reference/qbo-api.md):
+- A Bill has no discount line (§1.2), so line and document discounts are folded into the lines:
+  each line's Amount is its net after its own discount and its share of the document discount
+  (``procurement.money`` spreads that share to the cent), plus its tax. The lines therefore add up
+  to our total, and QBO's TotalAmt equals it to the cent.
+- Item-based lines must satisfy Amount = Qty × UnitPrice (fault 6070), so the unit price is
+  re-derived from the discounted amount. When no unit price with 5 decimals gives the amount back
+  exactly, the line is sent as 1 × amount and the real quantity is kept in the description.
+- Tax is folded into the amounts with GlobalTaxCalculation "NotApplicable": QBO would otherwise
+  recompute tax from its own rates and the totals could differ. (US companies treat purchase tax
+  as cost, which this matches; VAT recovery via TxnTaxDetail is a later refinement.)
+- The Bill's DocNumber is the Supplier Unique Code; our Invoice # goes into PrivateNote. Notes
+  are never sent, which is what keeps an "edit without revision" out of QuickBooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+UNIT_PRICE_PLACES = Decimal("0.00001")  # "10.5 format"
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LineSnapshot:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # what QBO's line Amount must be: net after all discounts, plus tax
+    account_ref: str | None = None
+    item_ref: str | None = None
+    class_ref: str | None = None
+    customer_ref: str | None = None
+    tax_code_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentSnapshot:
+    kind: str  # "invoice" or "purchase_order"
+    number: str
+    supplier_unique_code: str
+    vendor_ref: str
+    txn_date: dt.date
+    due_date: dt.date | None
+    currency: str
+    exchange_rate: Decimal
+    home_currency: str
+    lines: tuple[LineSnapshot, ...]
+    total: Decimal
+    ap_account_ref: str | None = None
+    department_ref: str | None = None
+    linked_po_ref: str | None = None
+
+    @property
+    def entity(self) -> str:
+        return "Bill" if self.kind == "invoice" else "PurchaseOrder"
+
+
+def item_pricing(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, bool]:
+    """(Qty, UnitPrice, exact) such that round(Qty × UnitPrice, 2) == amount."""
+    if quantity > 0:
+        unit_price = (amount / quantity).quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
+        if (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP) == amount:
+            return quantity, unit_price, True
+    return Decimal("1"), amount, False
+
+
+def _ref(value: str | None) -> dict[str, str] | None:
+    return {"value": value} if value else None
+
+
+def _line(line: LineSnapshot, number: int) -> dict[str, Any]:
+    detail: dict[str, Any] = {}
+    description = line.description
+    if line.item_ref:
+        quantity, unit_price, exact = item_pricing(line.quantity, line.amount)
+        if not exact:
+            description = f"{description} (qty {line.quantity.normalize():f})"
+        detail = {"ItemRef": {"value": line.item_ref}, "Qty": quantity, "UnitPrice": unit_price}
+        kind = "ItemBasedExpenseLineDetail"
+    else:
+        detail = {"AccountRef": {"value": line.account_ref}}
+        kind = "AccountBasedExpenseLineDetail"
+    for key, value in (
+        ("ClassRef", line.class_ref),
+        ("CustomerRef", line.customer_ref),
+        ("TaxCodeRef", line.tax_code_ref),
+    ):
+        if value:
+            detail[key] = {"value": value}
+    return {
+        "LineNum": number,
+        "Description": description[:4000],
+        "Amount": line.amount,
+        "DetailType": kind,
+        kind: detail,
+    }
+
+
+def _common(doc: DocumentSnapshot) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "VendorRef": {"value": doc.vendor_ref},
+        "TxnDate": doc.txn_date.isoformat(),
+        "GlobalTaxCalculation": "NotApplicable",
+        "Line": [_line(line, i) for i, line in enumerate(doc.lines, start=1)],
+    }
+    if doc.currency and doc.currency != doc.home_currency:
+        payload["CurrencyRef"] = {"value": doc.currency}
+        payload["ExchangeRate"] = doc.exchange_rate
+    optional = {"APAccountRef": _ref(doc.ap_account_ref), "DepartmentRef": _ref(doc.department_ref)}
+    payload.update({key: value for key, value in optional.items() if value})
+    return payload
+
+
+def bill_payload(doc: DocumentSnapshot) -> dict[str, Any]:
+    payload = _common(doc)
+    payload["DocNumber"] = doc.supplier_unique_code
+    payload["PrivateNote"] = f"procuresync invoice {doc.number}"
+    if doc.due_date:
+        payload["DueDate"] = doc.due_date.isoformat()
+    if doc.linked_po_ref:
+        # Header-level link to the exported PO. Intuit's exact LinkedTxn shape for Bill ↔ PO is
+        # UNCONFIRMED (qbo-api.md §1.1); a header link is the reading that cannot break the lines.
+        payload["LinkedTxn"] = [{"TxnId": doc.linked_po_ref, "TxnType": "PurchaseOrder"}]
+    return payload
+
+
+def purchase_order_payload(doc: DocumentSnapshot) -> dict[str, Any]:
+    payload = _common(doc)
+    payload["DocNumber"] = doc.number
+    payload["PrivateNote"] = f"procuresync purchase order {doc.number}"
+    if doc.due_date:
+        payload["DueDate"] = doc.due_date.isoformat()
+    return payload
+
+
+def payload_for(doc: DocumentSnapshot) -> dict[str, Any]:
+    return bill_payload(doc) if doc.kind == "invoice" else purchase_order_payload(doc)
+
+
+def payload_total(payload: dict[str, Any]) -> Decimal:
+    return sum((Decimal(str(line["Amount"])) for line in payload["Line"]), Decimal("0"))

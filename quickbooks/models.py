@@ -1,0 +1,169 @@
+"""The QuickBooks Online connection of a company, the local ↔ QBO id map, the outbox, and attempts."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accounts.models import Company
+from procurement.models import CustomField, Document, DocumentKind, ListOption
+
+
+class ConnectionStatus(models.TextChoices):
+    NOT_CONNECTED = "not_connected", "Not connected"
+    CONNECTED = "connected", "Connected"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+
+
+class Connection(models.Model):
+    """One per company. Tokens are Fernet-encrypted (``quickbooks.crypto``), never stored in clear."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="qbo_connection")
+    status = models.CharField(max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.NOT_CONNECTED)
+    realm_id = models.CharField(max_length=40, blank=True)
+    qbo_company_name = models.CharField(max_length=200, blank=True)
+    access_token = models.TextField(blank=True)
+    refresh_token = models.TextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every token rotation so a worker that refreshed concurrently can tell.
+    token_version = models.PositiveIntegerField(default=0)
+    oauth_state = models.CharField(max_length=100, blank=True)
+    oauth_state_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Setup choices (Integrations page).
+    document_kind = models.CharField(max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    auto_send = models.BooleanField("Send automatically on approval", default=True)
+    import_payments = models.BooleanField("Import payments from QuickBooks", default=True)
+    default_ap_account = models.ForeignKey(
+        ListOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    default_expense_account = models.ForeignKey(
+        ListOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    location_field = models.ForeignKey(
+        CustomField,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The document custom field whose value is sent as the QuickBooks Location (Department).",
+    )
+
+    # QuickBooks' closing date (Preferences.AccountingInfoPrefs.BookCloseDate), cached.
+    book_close_date = models.DateField(null=True, blank=True)
+    book_close_checked_at = models.DateTimeField(null=True, blank=True)
+    multicurrency = models.BooleanField(default=False)
+    home_currency = models.CharField(max_length=3, blank=True)
+
+    connected_at = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    lists_imported_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.company} ↔ QuickBooks {self.realm_id or '(not connected)'}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+
+class VendorLink(models.Model):
+    """Our supplier ↔ a QuickBooks vendor of the connected company."""
+
+    supplier = models.OneToOneField("procurement.Supplier", on_delete=models.CASCADE, related_name="qbo_vendor")
+    realm_id = models.CharField(max_length=40)
+    qbo_id = models.CharField(max_length=40)
+    qbo_name = models.CharField(max_length=500)
+    how = models.CharField(max_length=20)  # matched by name / email / tax id, mapped by hand, created
+
+    class Meta:
+        constraints = [models.UniqueConstraint("realm_id", "qbo_id", name="vendor_link_unique")]
+
+
+class SyncStatus(models.TextChoices):
+    NOT_SENT = "not_sent", "Not sent"
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    HISTORICAL = "historical", "Historical"
+    INTERNAL = "internal", "Internal"
+
+
+class DocumentSync(models.Model):
+    """The document's state in QuickBooks: its QBO id and SyncToken, and the last outcome."""
+
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="qbo_sync", primary_key=True)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.NOT_SENT)
+    realm_id = models.CharField(max_length=40, blank=True)
+    qbo_entity = models.CharField(max_length=20, blank=True)  # Bill or PurchaseOrder
+    qbo_id = models.CharField(max_length=40, blank=True)
+    sync_token = models.CharField(max_length=20, blank=True)
+    deleted_in_qbo = models.BooleanField(default=False)
+    synced_revision = models.IntegerField(null=True, blank=True)
+    # A create whose answer never arrived: before creating again, look for it in QBO.
+    create_uncertain = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "status"])]
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_FLIGHT = "in_flight", "In flight"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class OutboxItem(models.Model):
+    """ "Make QuickBooks match document D as it is now." Written in the transaction that changed D."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="qbo_outbox")
+    reason = models.CharField(max_length=40)
+    state = models.CharField(max_length=20, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Set by the compare-and-set claim, so a worker knows which rows it won.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # When a message was last sent for this row; the sweeper re-sends rows whose message got lost.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "not_before"]),
+            models.Index(fields=["company", "state"]),
+            models.Index(fields=["document", "state"]),
+        ]
+
+
+class SyncAttempt(models.Model):
+    """One call to QuickBooks on behalf of an outbox item: what was asked and what came back."""
+
+    outbox = models.ForeignKey(OutboxItem, on_delete=models.CASCADE, related_name="attempt_rows")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="qbo_attempts")
+    operation = models.CharField(max_length=60)
+    request_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20)  # ok, retry, failed
+    fault_code = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    qbo_id = models.CharField(max_length=40, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]

@@ -1,0 +1,193 @@
+"""OAuth 2.0 with Intuit: authorize, exchange the code, refresh (rotating), revoke.
+
+Refresh tokens rotate: every refresh may return a new one and the old one soon stops working. So a
+refresh happens under a row lock on the connection, and the new pair is stored in the same
+transaction; a worker that finds the token already refreshed by another simply uses the new one.
+A refused refresh (invalid_grant) marks the connection "needs reconnect": syncing pauses, outbox
+rows stay pending, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from quickbooks import crypto
+from quickbooks.config import QboConfig, qbo_config
+from quickbooks.errors import Kind, QboError, ReconnectNeeded
+from quickbooks.models import Connection, ConnectionStatus
+
+SCOPE = "com.intuit.quickbooks.accounting"
+STATE_LIFETIME = dt.timedelta(minutes=15)
+REFRESH_MARGIN = dt.timedelta(seconds=120)  # refresh a little before the hour is up
+
+_http_lock = threading.Lock()
+_http: httpx.Client | None = None
+
+
+def http_client() -> httpx.Client:
+    """One pooled, thread-safe httpx client for all QuickBooks traffic of this process."""
+    global _http
+    with _http_lock:
+        if _http is None:
+            _http = httpx.Client(
+                timeout=httpx.Timeout(settings.QBO_HTTP_TIMEOUT, connect=10.0),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+        return _http
+
+
+def set_http_client(client: httpx.Client | None) -> None:
+    """For tests that route QuickBooks traffic through another transport."""
+    global _http
+    with _http_lock:
+        _http = client
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int | None
+
+
+def authorization_url(*, connection: Connection, redirect_uri: str, config: QboConfig | None = None) -> str:
+    config = config or qbo_config()
+    state = secrets.token_urlsafe(24)
+    connection.oauth_state = state
+    connection.oauth_state_expires_at = timezone.now() + STATE_LIFETIME
+    connection.save(update_fields=["oauth_state", "oauth_state_expires_at"])
+    query = {
+        "client_id": config.client_id,
+        "response_type": "code",
+        "scope": SCOPE,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    return f"{config.auth_url}?{urlencode(query)}"
+
+
+def check_state(*, connection: Connection, state: str) -> bool:
+    expected = connection.oauth_state
+    fresh = connection.oauth_state_expires_at is not None and connection.oauth_state_expires_at > timezone.now()
+    return bool(expected) and fresh and secrets.compare_digest(expected, state)
+
+
+def _token_call(data: dict[str, str], config: QboConfig) -> TokenSet:
+    try:
+        response = http_client().post(
+            config.token_url,
+            data=data,
+            auth=(config.client_id, config.client_secret),  # HTTP Basic client authentication
+            headers={"Accept": "application/json"},
+        )
+    except httpx.HTTPError as exc:
+        raise QboError(Kind.TRANSIENT, f"Could not reach QuickBooks' sign-in service ({type(exc).__name__}).") from exc
+    if response.status_code >= 500:
+        raise QboError(Kind.TRANSIENT, f"QuickBooks' sign-in service is unavailable (HTTP {response.status_code}).")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or "access_token" not in body:
+        if body.get("error") in {"invalid_grant", "invalid_client", "unauthorized_client"}:
+            raise ReconnectNeeded(f"QuickBooks refused the sign-in ({body['error']}); connect again on Integrations.")
+        raise QboError(Kind.VALIDATION, f"QuickBooks' sign-in service answered HTTP {response.status_code}.")
+    return TokenSet(
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        expires_in=int(body.get("expires_in", 3600)),
+        refresh_expires_in=int(body["x_refresh_token_expires_in"]) if "x_refresh_token_expires_in" in body else None,
+    )
+
+
+def exchange_code(*, code: str, redirect_uri: str, config: QboConfig | None = None) -> TokenSet:
+    config = config or qbo_config()
+    return _token_call({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, config)
+
+
+def store_tokens(connection: Connection, tokens: TokenSet) -> None:
+    now = timezone.now()
+    connection.access_token = crypto.encrypt(tokens.access_token)
+    connection.refresh_token = crypto.encrypt(tokens.refresh_token)
+    connection.access_expires_at = now + dt.timedelta(seconds=tokens.expires_in)
+    connection.refresh_expires_at = (
+        now + dt.timedelta(seconds=tokens.refresh_expires_in) if tokens.refresh_expires_in else None
+    )
+    connection.token_version += 1
+    connection.save(
+        update_fields=["access_token", "refresh_token", "access_expires_at", "refresh_expires_at", "token_version"]
+    )
+
+
+def revoke(*, connection: Connection, config: QboConfig | None = None) -> None:
+    """Best effort: revoking the refresh token revokes the grant. A failure is not the user's problem."""
+    config = config or qbo_config()
+    token = crypto.decrypt(connection.refresh_token) or crypto.decrypt(connection.access_token)
+    if not token:
+        return
+    with contextlib.suppress(httpx.HTTPError):
+        http_client().post(
+            config.revoke_url,
+            json={"token": token},
+            auth=(config.client_id, config.client_secret),
+            headers={"Accept": "application/json"},
+        )
+
+
+class ConnectionTokens:
+    """The client's TokenSource for one connection, backed by the database."""
+
+    def __init__(self, connection_id: int, config: QboConfig | None = None) -> None:
+        self.connection_id = connection_id
+        self.config = config or qbo_config()
+
+    def _load(self) -> Connection:
+        return Connection.objects.get(pk=self.connection_id)
+
+    def access_token(self) -> str:
+        connection = self._load()
+        if connection.status != ConnectionStatus.CONNECTED:
+            raise ReconnectNeeded("QuickBooks is not connected; an Admin must connect it on Integrations.")
+        token = crypto.decrypt(connection.access_token)
+        expires = connection.access_expires_at
+        if not token or expires is None or expires - REFRESH_MARGIN <= timezone.now():
+            return self.refresh(token)
+        return token
+
+    def refresh(self, rejected_token: str) -> str:
+        with transaction.atomic():
+            connection = Connection.objects.select_for_update().get(pk=self.connection_id)
+            current = crypto.decrypt(connection.access_token)
+            still_valid = (
+                connection.access_expires_at and connection.access_expires_at - REFRESH_MARGIN > timezone.now()
+            )
+            if current and current != rejected_token and still_valid:
+                return current  # another worker refreshed while we waited for the lock
+            refresh_token = crypto.decrypt(connection.refresh_token)
+            try:
+                if not refresh_token:
+                    raise ReconnectNeeded(
+                        "The stored QuickBooks sign-in cannot be read; connect again on Integrations."
+                    )
+                tokens = _token_call({"grant_type": "refresh_token", "refresh_token": refresh_token}, self.config)
+            except ReconnectNeeded as exc:
+                # Saved and committed before raising: raising inside the block would roll it back.
+                connection.status = ConnectionStatus.NEEDS_RECONNECT
+                connection.last_error = exc.message
+                connection.save(update_fields=["status", "last_error"])
+                refused = exc
+            else:
+                store_tokens(connection, tokens)
+                return tokens.access_token
+        raise refused

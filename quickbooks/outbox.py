@@ -1,0 +1,138 @@
+"""The outbox: rows written with the change, claimed with compare-and-set, re-sent by the sweeper.
+
+Nothing here talks to QuickBooks; ``quickbooks.sync`` does. A row means "make QuickBooks match
+this document as it is now", so one pending row per document is enough: a second change before
+delivery just makes the pending row due now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from procurement.models import Document
+from quickbooks.models import Connection, ConnectionStatus, OutboxItem, OutboxState
+
+log = logging.getLogger(__name__)
+CLAIM_LEASE = dt.timedelta(minutes=5)  # a claim not finished by then is taken to be a crashed worker
+REDISPATCH_AFTER = dt.timedelta(seconds=60)
+
+
+def outbox_add(*, document: Document, reason: str) -> OutboxItem:
+    """Call inside the transaction that changed ``document``; the message goes out after commit."""
+    now = timezone.now()
+    item = OutboxItem.objects.filter(document=document, state=OutboxState.PENDING).first()
+    if item is None:
+        item = OutboxItem.objects.create(
+            company_id=document.company_id, document=document, reason=reason, not_before=now
+        )
+    else:
+        item.reason = reason
+        item.not_before = now
+        item.save(update_fields=["reason", "not_before"])
+    item_id = item.id
+    transaction.on_commit(lambda: dispatch([item_id]))
+    return item
+
+
+def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None) -> None:
+    """Send one message per row. A lost message is harmless: the sweeper finds the row again."""
+    from quickbooks.tasks import deliver_outbox_item
+
+    ids = list(item_ids)
+    OutboxItem.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
+    for item_id in ids:
+        try:
+            if delay:
+                deliver_outbox_item.send_with_options(args=(str(item_id),), delay=int(delay.total_seconds() * 1000))
+            else:
+                deliver_outbox_item.send(str(item_id))
+        except Exception:  # broker down: the sweeper will re-send
+            log.exception("Could not send outbox message %s; the sweeper will retry", item_id)
+
+
+def _claimable(company_id: int) -> Q:
+    in_flight_documents = OutboxItem.objects.filter(company_id=company_id, state=OutboxState.IN_FLIGHT).values(
+        "document_id"
+    )
+    return Q(company_id=company_id, state=OutboxState.PENDING, not_before__lte=timezone.now()) & ~Q(
+        document_id__in=in_flight_documents
+    )
+
+
+def claim(item_id: uuid.UUID | str, *, extra: int = 0) -> list[OutboxItem]:
+    """Claim ``item_id`` and, with ``extra`` > 0, up to that many other due rows of its company.
+
+    Compare-and-set: only rows still pending are taken, stamped with our token, and we return the
+    rows that carry it. A document never has two rows in flight, so deliveries of one document
+    never overlap.
+    """
+    first = OutboxItem.objects.filter(pk=item_id).values("company_id").first()
+    if first is None:
+        return []
+    company_id = first["company_id"]
+    token = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        wanted = list(OutboxItem.objects.filter(_claimable(company_id), pk=item_id).values_list("id", flat=True))
+        if not wanted:
+            return []
+        if extra:
+            wanted += list(
+                OutboxItem.objects.filter(_claimable(company_id))
+                .exclude(pk=item_id)
+                .order_by("not_before", "created_at")
+                .values_list("id", flat=True)[:extra]
+            )
+        OutboxItem.objects.filter(id__in=wanted, state=OutboxState.PENDING).update(
+            state=OutboxState.IN_FLIGHT, claim_token=token, claimed_until=now + CLAIM_LEASE
+        )
+    claimed = {row.id: row for row in OutboxItem.objects.filter(claim_token=token, state=OutboxState.IN_FLIGHT)}
+    return [claimed[i] for i in wanted if i in claimed]
+
+
+def backlog(company_id: int) -> int:
+    return OutboxItem.objects.filter(_claimable(company_id)).count()
+
+
+def release(item: OutboxItem, *, delay: dt.timedelta, error: str = "", count_attempt: bool = True) -> None:
+    """Back to pending, due after ``delay``."""
+    item.state = OutboxState.PENDING
+    item.not_before = timezone.now() + delay
+    item.claim_token = None
+    item.claimed_until = None
+    item.last_error = error[:2000]
+    if count_attempt:
+        item.attempts += 1
+    item.save(update_fields=["state", "not_before", "claim_token", "claimed_until", "last_error", "attempts"])
+
+
+def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> None:
+    item.state = OutboxState.FAILED if failed else OutboxState.DONE
+    item.finished_at = timezone.now()
+    item.claim_token = None
+    item.last_error = error[:2000]
+    item.attempts += 1
+    item.save(update_fields=["state", "finished_at", "claim_token", "last_error", "attempts"])
+
+
+def sweep() -> int:
+    """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent."""
+    now = timezone.now()
+    OutboxItem.objects.filter(state=OutboxState.IN_FLIGHT, claimed_until__lt=now).update(
+        state=OutboxState.PENDING, claim_token=None, claimed_until=None
+    )
+    live = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values("company_id")
+    due = OutboxItem.objects.filter(state=OutboxState.PENDING, not_before__lte=now, company_id__in=live).filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - REDISPATCH_AFTER)
+    )
+    ids = list(due.values_list("id", flat=True)[:5000])
+    if ids:
+        dispatch(ids)
+    return len(ids)

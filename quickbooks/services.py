@@ -1,0 +1,299 @@
+"""What people do with the QuickBooks integration: connect, choose settings, import lists, send, retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Company, User
+from accounts.roles import Action, require
+from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status
+from procuresync.errors import TransitionNotAllowed, ValidationFailed
+from quickbooks import oauth, outbox
+from quickbooks.client import QboClient
+from quickbooks.config import qbo_config
+from quickbooks.connection import client_for, closed_books_message, refresh_company_settings
+from quickbooks.errors import QboError
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, OutboxState, SyncStatus
+from quickbooks.sync_records import SENDABLE
+from quickbooks.vendors import vendors_match_all
+
+
+def connection_of(company: Company | int) -> Connection:
+    company_id = company if isinstance(company, int) else company.pk
+    connection, _ = Connection.objects.get_or_create(company_id=company_id)
+    return connection
+
+
+# ------------------------------------------------------------------------- connecting
+
+
+def connection_start(*, actor: User, redirect_uri: str) -> str:
+    """The Intuit authorization URL to send the Admin to (state stored for the callback)."""
+    require(actor, Action.INTEGRATION_MANAGE)
+    config = qbo_config()
+    if not config.configured:
+        raise ValidationFailed(
+            "QuickBooks is not configured on this server: set QBO_CLIENT_ID and QBO_CLIENT_SECRET "
+            "(or start the bundled emulator with scripts/start.sh)."
+        )
+    return oauth.authorization_url(connection=connection_of(actor.tenant_id), redirect_uri=redirect_uri, config=config)
+
+
+def connection_complete(*, actor: User, code: str, state: str, realm_id: str, redirect_uri: str) -> Connection:
+    require(actor, Action.INTEGRATION_MANAGE)
+    connection = connection_of(actor.tenant_id)
+    if not oauth.check_state(connection=connection, state=state):
+        raise ValidationFailed("The QuickBooks sign-in expired or did not start here; press Connect again.")
+    if not code or not realm_id:
+        raise ValidationFailed("QuickBooks did not send an authorization code; press Connect again.")
+    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri)
+    previous_realm = connection.realm_id
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        oauth.store_tokens(connection, tokens)
+        connection.realm_id = realm_id
+        connection.status = ConnectionStatus.CONNECTED
+        connection.oauth_state = ""
+        connection.connected_at = connection.connected_at if previous_realm == realm_id else timezone.now()
+        connection.last_error = ""
+        connection.book_close_checked_at = None
+        connection.save()
+    client = client_for(connection)
+    try:
+        connection.qbo_company_name = str(client.company_info().get("CompanyName", ""))
+        connection.save(update_fields=["qbo_company_name"])
+        refresh_company_settings(connection, client)
+    except QboError as exc:
+        connection.last_error = f"Connected, but reading the company settings failed: {exc.message}"
+        connection.save(update_fields=["last_error"])
+    if previous_realm and previous_realm != realm_id:
+        # Another QuickBooks company: links into the old one mean nothing there.
+        DocumentSync.objects.filter(company_id=connection.company_id).exclude(realm_id=realm_id).exclude(
+            realm_id=""
+        ).update(qbo_id="", sync_token="", synced_revision=None, status=SyncStatus.HISTORICAL)
+    mark_existing_documents(connection)
+    resume(connection)
+    return connection
+
+
+def connection_disconnect(*, actor: User) -> Connection:
+    require(actor, Action.INTEGRATION_MANAGE)
+    connection = connection_of(actor.tenant_id)
+    oauth.revoke(connection=connection)
+    connection.status = ConnectionStatus.NOT_CONNECTED
+    connection.access_token = connection.refresh_token = ""
+    connection.access_expires_at = None
+    connection.save(update_fields=["status", "access_token", "refresh_token", "access_expires_at"])
+    return connection
+
+
+def resume(connection: Connection) -> int:
+    """After (re)connecting: everything that waited goes out now."""
+    waiting = OutboxItem.objects.filter(company_id=connection.company_id, state=OutboxState.PENDING)
+    waiting.update(not_before=timezone.now())
+    ids = list(waiting.values_list("id", flat=True))
+    outbox.dispatch(ids)
+    return len(ids)
+
+
+def mark_existing_documents(connection: Connection) -> None:
+    """Documents approved before connecting are Historical (never sent by themselves); documents
+    of the kind not sent are Internal."""
+    company_id = connection.company_id
+    known = DocumentSync.objects.filter(company_id=company_id).values("document_id")
+    documents = Document.objects.filter(company_id=company_id).exclude(pk__in=known)
+    rows = [
+        DocumentSync(
+            document_id=pk,
+            company_id=company_id,
+            status=SyncStatus.INTERNAL if kind != connection.document_kind else SyncStatus.HISTORICAL,
+        )
+        for pk, kind, status in documents.values_list("pk", "kind", "status")
+        if kind != connection.document_kind or status in SENDABLE
+    ]
+    DocumentSync.objects.bulk_create(rows, batch_size=1000)
+    DocumentSync.objects.filter(company_id=company_id, qbo_id="").exclude(
+        document__kind=connection.document_kind
+    ).update(status=SyncStatus.INTERNAL)
+    DocumentSync.objects.filter(
+        company_id=company_id, status=SyncStatus.INTERNAL, document__kind=connection.document_kind
+    ).update(status=SyncStatus.NOT_SENT)
+
+
+# ------------------------------------------------------------------------- settings and lists
+
+
+def connection_update_settings(
+    *,
+    actor: User,
+    document_kind: str,
+    auto_send: bool,
+    import_payments: bool,
+    default_ap_account_id: int | None = None,
+    default_expense_account_id: int | None = None,
+    location_field_id: int | None = None,
+) -> Connection:
+    require(actor, Action.INTEGRATION_MANAGE)
+    errors: dict[str, list[str]] = {}
+    if document_kind not in DocumentKind.values:
+        errors["document_kind"] = ["Choose Purchase Orders or Invoices."]
+    options = ListOption.objects.filter(company_id=actor.tenant_id, kind=ListKind.ACCOUNT)
+    if default_ap_account_id and not options.filter(pk=default_ap_account_id).exists():
+        errors["default_ap_account"] = ["Choose an account imported from QuickBooks."]
+    if default_expense_account_id and not options.filter(pk=default_expense_account_id).exists():
+        errors["default_expense_account"] = ["Choose an account imported from QuickBooks."]
+    if location_field_id and not CustomField.objects.filter(company_id=actor.tenant_id, pk=location_field_id).exists():
+        errors["location_field"] = ["Choose one of your document custom fields."]
+    if errors:
+        raise ValidationFailed("The settings were not saved.", fields=errors)
+    connection = connection_of(actor.tenant_id)
+    kind_changed = connection.document_kind != document_kind
+    connection.document_kind = document_kind
+    connection.auto_send = auto_send
+    connection.import_payments = import_payments
+    connection.default_ap_account_id = default_ap_account_id
+    connection.default_expense_account_id = default_expense_account_id
+    connection.location_field_id = location_field_id
+    connection.save()
+    if kind_changed and connection.status != ConnectionStatus.NOT_CONNECTED:
+        mark_existing_documents(connection)
+    return connection
+
+
+_LISTS: list[tuple[str, str, str]] = [
+    # (QBO entity, our list, QBO field holding the name)
+    ("Account", ListKind.ACCOUNT, "FullyQualifiedName"),
+    ("Class", ListKind.CLASS, "FullyQualifiedName"),
+    ("Department", ListKind.LOCATION, "FullyQualifiedName"),
+    ("Customer", ListKind.CUSTOMER_PROJECT, "FullyQualifiedName"),
+    ("Item", ListKind.ITEM, "FullyQualifiedName"),
+    ("TaxCode", ListKind.TAX_CODE, "Name"),
+]
+
+
+def _detail(entity: str, row: dict[str, Any]) -> str:
+    if entity == "Account":
+        return str(row.get("AccountType", ""))
+    if entity == "Item":
+        return str(row.get("Type", ""))
+    return ""
+
+
+def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, int]:
+    """Import or refresh QuickBooks' lists as the choices on lines and documents; link vendors."""
+    require(actor, Action.INTEGRATION_MANAGE)
+    connection = connection_of(actor.tenant_id)
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise TransitionNotAllowed("Connect QuickBooks first.")
+    client = client or client_for(connection)
+    counts: dict[str, int] = {}
+    for entity, kind, name_field in _LISTS:
+        rows = list(client.query_all(entity, "Active IN (true, false)" if entity != "TaxCode" else ""))
+        existing = {o.external_id: o for o in ListOption.objects.filter(company_id=actor.tenant_id, kind=kind)}
+        by_name = {o.name.lower(): o for o in existing.values() if not o.external_id}
+        for row in rows:
+            name = str(row.get(name_field) or row.get("Name") or row.get("DisplayName") or "")[:200]
+            if not name:
+                continue
+            qbo_id = str(row["Id"])
+            option = existing.get(qbo_id) or by_name.get(name.lower())
+            active = bool(row.get("Active", True))
+            if option is None:
+                # A typed-in option with the same name (case-insensitive) would clash; reuse it above.
+                ListOption.objects.update_or_create(
+                    company_id=actor.tenant_id,
+                    kind=kind,
+                    name=name,
+                    defaults={"external_id": qbo_id, "is_active": active, "detail": _detail(entity, row)},
+                )
+            else:
+                option.name, option.external_id, option.is_active = name, qbo_id, active
+                option.detail = _detail(entity, row)
+                option.save(update_fields=["name", "external_id", "is_active", "detail"])
+        counts[entity] = len(rows)
+    counts["vendors matched"] = sum(vendors_match_all(connection=connection, client=client).values())
+    connection.lists_imported_at = timezone.now()
+    connection.save(update_fields=["lists_imported_at"])
+    return counts
+
+
+# ------------------------------------------------------------------------- sending
+
+
+def document_send(*, actor: User, document: Document) -> None:
+    """ "Send to QuickBooks" / Retry on one document."""
+    require(actor, Action.QUICKBOOKS_SEND)
+    connection = connection_of(document.company_id)
+    if connection.status == ConnectionStatus.NOT_CONNECTED:
+        raise TransitionNotAllowed("QuickBooks is not connected; an Admin can connect it on Integrations.")
+    if document.kind != connection.document_kind:
+        label = DocumentKind(connection.document_kind).label.lower()
+        raise TransitionNotAllowed(f"Only {label}s are sent to QuickBooks (Integrations settings).")
+    if document.status not in SENDABLE and document.status != Status.CANCELLED:
+        raise TransitionNotAllowed("Only approved documents are sent to QuickBooks.")
+    with transaction.atomic():
+        _enqueue(document, reason="sent by hand")
+
+
+def documents_retry_failed(*, actor: User) -> int:
+    """Queue every failed document of the company again; a backlog goes out through batch requests."""
+    require(actor, Action.QUICKBOOKS_SEND)
+    failed = Document.objects.filter(company_id=actor.tenant_id, qbo_sync__status=SyncStatus.FAILED)
+    count = 0
+    with transaction.atomic():
+        for document in failed:
+            _enqueue(document, reason="retry all failed")
+            count += 1
+    return count
+
+
+def _enqueue(document: Document, *, reason: str) -> None:
+    sync, _ = DocumentSync.objects.get_or_create(document=document, defaults={"company_id": document.company_id})
+    sync.status = SyncStatus.QUEUED
+    sync.error_code = sync.error_message = ""
+    sync.save(update_fields=["status", "error_code", "error_message", "updated_at"])
+    outbox.outbox_add(document=document, reason=reason)
+
+
+def on_document_transition(document: Document, action: str, actor: User | None) -> None:
+    """Listener (inside the transition's transaction): queue what QuickBooks must now reflect."""
+    connection = Connection.objects.filter(company_id=document.company_id).first()
+    if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
+        return
+    if document.kind != connection.document_kind:
+        if action == "approve":
+            DocumentSync.objects.update_or_create(
+                document=document, defaults={"company_id": document.company_id, "status": SyncStatus.INTERNAL}
+            )
+        return
+    sync = DocumentSync.objects.filter(document=document).first()
+    in_qbo = bool(sync and sync.qbo_id and not sync.deleted_in_qbo)
+    if action == "approve":
+        # A revision of a document already in QuickBooks always follows, so QBO never stays stale.
+        if connection.auto_send or in_qbo:
+            _enqueue(document, reason="revision approved" if in_qbo else "approved")
+        else:
+            DocumentSync.objects.update_or_create(
+                document=document, defaults={"company_id": document.company_id, "status": SyncStatus.NOT_SENT}
+            )
+    elif action == "cancel":
+        waiting = OutboxItem.objects.filter(document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT])
+        if in_qbo or waiting.exists():
+            _enqueue(document, reason="cancelled")
+
+
+def closed_books_warning(document: Document) -> str | None:
+    """Shown on the document and when approving: from the closing date last read from QuickBooks."""
+    connection = Connection.objects.filter(company_id=document.company_id).first()
+    if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
+        return None
+    if document.kind != connection.document_kind or connection.book_close_date is None:
+        return None
+    if document.issue_date > connection.book_close_date:
+        return None
+    return closed_books_message(
+        document_date=document.issue_date, close_date=connection.book_close_date, number=document.number
+    )

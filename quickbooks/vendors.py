@@ -1,0 +1,102 @@
+"""Suppliers ↔ QuickBooks vendors: matched by name, then email or tax id; mapped by hand; or created.
+
+A supplier whose name already exists as a vendor in QuickBooks is linked, never duplicated (QBO
+refuses a second DisplayName anyway, with fault 6240).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from procurement.models import Supplier
+from quickbooks.client import QboClient
+from quickbooks.errors import Kind, QboError
+from quickbooks.models import Connection, VendorLink
+
+_NS = uuid.UUID("6b1d3c52-81a4-4a4e-9a59-0e0a4e9a7d10")
+
+
+def quote(value: str) -> str:
+    """A string literal for QBO's query language (apostrophes are escaped with a backslash)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
+    link, _ = VendorLink.objects.update_or_create(
+        supplier=supplier,
+        defaults={
+            "realm_id": realm_id,
+            "qbo_id": str(vendor["Id"]),
+            "qbo_name": vendor.get("DisplayName", ""),
+            "how": how,
+        },
+    )
+    return link
+
+
+def match_vendor(supplier: Supplier, vendors: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+    """The vendor this supplier is, by name first, then email, then tax id."""
+    name = supplier.name.strip().lower()
+    for vendor in vendors:
+        if str(vendor.get("DisplayName", "")).strip().lower() == name:
+            return vendor, "name"
+    if supplier.email:
+        for vendor in vendors:
+            email = (vendor.get("PrimaryEmailAddr") or {}).get("Address", "")
+            if email and email.lower() == supplier.email.lower():
+                return vendor, "email"
+    if supplier.tax_id:
+        for vendor in vendors:
+            if vendor.get("TaxIdentifier") and vendor["TaxIdentifier"] == supplier.tax_id:
+                return vendor, "tax id"
+    return None
+
+
+def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Supplier) -> str:
+    """The QBO vendor id for ``supplier``, linking or creating the vendor if needed."""
+    link = VendorLink.objects.filter(supplier=supplier, realm_id=connection.realm_id).first()
+    if link is not None:
+        return link.qbo_id
+    found = client.query(
+        f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
+    ).get("Vendor", [])
+    if found:
+        return _link(supplier, connection.realm_id, found[0], "name").qbo_id
+    payload: dict[str, Any] = {"DisplayName": supplier.name, "CompanyName": supplier.name}
+    if supplier.email:
+        payload["PrimaryEmailAddr"] = {"Address": supplier.email}
+    if supplier.tax_id:
+        payload["TaxIdentifier"] = supplier.tax_id
+    if connection.multicurrency and supplier.currency:
+        payload["CurrencyRef"] = {"value": supplier.currency}
+    request_id = str(uuid.uuid5(_NS, f"vendor:{connection.realm_id}:{supplier.pk}"))
+    try:
+        vendor = client.create("Vendor", payload, request_id=request_id)
+    except QboError as exc:
+        if exc.kind is Kind.DUPLICATE:
+            raise QboError(
+                Kind.DUPLICATE,
+                f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "
+                "vendor too. Map the supplier to a vendor by hand on Integrations.",
+                code=exc.code,
+            ) from exc
+        raise
+    return _link(supplier, connection.realm_id, vendor, "created").qbo_id
+
+
+def vendor_map_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:
+    return _link(supplier, connection.realm_id, vendor, "by hand")
+
+
+def vendors_match_all(*, connection: Connection, client: QboClient) -> dict[str, int]:
+    """Link every unlinked supplier that matches a QBO vendor; returns counts by how."""
+    vendors = list(client.query_all("Vendor"))
+    counts: dict[str, int] = {}
+    linked = set(VendorLink.objects.filter(realm_id=connection.realm_id).values_list("supplier_id", flat=True))
+    for supplier in Supplier.objects.filter(company_id=connection.company_id).exclude(pk__in=linked):
+        match = match_vendor(supplier, vendors)
+        if match:
+            _link(supplier, connection.realm_id, match[0], match[1])
+            counts[match[1]] = counts.get(match[1], 0) + 1
+    return counts
