@@ -5,7 +5,10 @@ subprocess pinned to one CPU, creates a seeded company, warms up, then has a few
 httpx clients read a Vendor with a valid bearer for a bounded number of requests or seconds.
 Prints JSON: {"requests", "seconds", "rps", "p50_ms", "p99_ms", ...}. Only 127.0.0.1 is used.
 
-    .venv/bin/python bench/emulator.py [--requests 20000] [--seconds 20] [--concurrency 16]
+    .venv/bin/python bench/emulator.py [--requests 20000] [--seconds 20] [--clients 3] [--concurrency 8]
+
+httpx in one process tops out below the server, so several client processes share the load;
+`server_cpu_percent` shows how much of its one core the server used.
 """
 
 from __future__ import annotations
@@ -103,7 +106,8 @@ def run(base: str, args: argparse.Namespace) -> dict[str, object]:
     n = len(latencies)
     return {"requests": n, "seconds": round(elapsed, 3), "rps": round(n / elapsed, 1),
             "p50_ms": round(latencies[n // 2] * 1000, 2), "p99_ms": round(latencies[int(n * 0.99) - 1] * 1000, 2),
-            "errors": sum(e for _, e, _ in results), "clients": args.clients, "concurrency_per_client": args.concurrency,
+            "errors": sum(e for _, e, _ in results), "clients": args.clients,
+            "concurrency_per_client": args.concurrency,
             "wall_seconds": round(wall, 3), "endpoint": "GET /v3/company/{realm}/vendor/{id}"}
 
 

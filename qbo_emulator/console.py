@@ -164,7 +164,12 @@ async def payment_action(request: Request) -> Response:
     try:
         payment = ledger.read("BillPayment", pay_id)
         ident = {"Id": payment["Id"], "SyncToken": payment["SyncToken"]}
-        ledger.void("BillPayment", ident) if action == "void" else ledger.delete("BillPayment", ident)
+        if action == "void":
+            ledger.void("BillPayment", ident)
+        elif action == "delete":
+            ledger.delete("BillPayment", ident)
+        else:
+            return _back(realm, f"Unknown action {action}")
     except QBOFault as exc:
         return _back(realm, f"Refused: {exc}")
     return _back(realm, f"Payment {pay_id}: {action} done")

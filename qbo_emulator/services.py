@@ -191,7 +191,8 @@ class Ledger:
         key = doc_key(entity, current)
         if key:
             self.company.doc_numbers.pop(key, None)
-        self.company.attachments.pop(current["Id"], None) if entity == "Attachable" else None
+        if entity == "Attachable":
+            self.company.attachments.pop(current["Id"], None)
         stamp = self.stamp()
         self.company.tombstones.setdefault(entity, {})[current["Id"]] = {
             "domain": "QBO", "status": "Deleted", "Id": current["Id"], "MetaData": {"LastUpdatedTime": stamp}}

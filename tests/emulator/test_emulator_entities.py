@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from emulator_helpers import Qbo, fault_of
 
@@ -175,8 +177,8 @@ async def test_given_preferences_and_company_info_when_read_then_book_close_date
 
 async def test_given_a_bill_when_file_uploaded_then_attachable_links_to_it(qbo: Qbo) -> None:
     bill = await qbo.create("Bill", qbo.bill_body())
-    meta = '{"AttachableRef":[{"EntityRef":{"type":"Bill","value":"%s"}}],"FileName":"inv.pdf",' \
-           '"ContentType":"application/pdf"}' % bill["Id"]
+    meta = json.dumps({"AttachableRef": [{"EntityRef": {"type": "Bill", "value": bill["Id"]}}],
+                       "FileName": "inv.pdf", "ContentType": "application/pdf"})
     response = await qbo.client.post(
         qbo.url("upload"), headers=qbo.headers,
         files={"file_metadata_01": (None, meta, "application/json"),
