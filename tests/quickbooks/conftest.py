@@ -1,0 +1,161 @@
+"""A live QBO emulator on a real socket, the product pointed at it, and the embedded worker running.
+
+The product reaches the emulator only over HTTP, as it would reach Intuit. Deliveries run on real
+Dramatiq worker threads (Stub broker), so tests use ``transactional_db`` and wait with ``settle``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import dramatiq
+import httpx
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from accounts.models import User
+from procurement.models import Document, ListKind, ListOption
+from qbo_emulator.config import EmulatorConfig, Limits
+from qbo_emulator.testing import RunningEmulator, running_emulator
+from quickbooks import limits, oauth
+from quickbooks.models import Connection
+from quickbooks.services import connection_complete, connection_start, connection_update_settings, lists_import
+
+REDIRECT_URI = "http://localhost/integrations/callback/"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(EmulatorConfig(limits=Limits(enabled=False), webhook_retry_scale=0.001)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def qbo_settings(settings: Any, emulator: RunningEmulator) -> RunningEmulator:
+    creds = emulator.credentials
+    settings.QBO_CLIENT_ID = creds["client_id"]
+    settings.QBO_CLIENT_SECRET = creds["client_secret"]
+    settings.QBO_WEBHOOK_VERIFIER_TOKEN = creds["verifier_token"]
+    settings.QBO_API_BASE_URL = creds["base_url"]
+    settings.QBO_AUTH_URL = creds["auth_url"]
+    settings.QBO_TOKEN_URL = creds["token_url"]
+    settings.QBO_REVOKE_URL = creds["revoke_url"]
+    settings.QBO_RETRY_SCALE = 0.001
+    oauth.set_http_client(None)  # a fresh pool per test
+    limits._limiters.clear()
+    emulator.control("DELETE", "/faults")
+    return emulator
+
+
+@pytest.fixture
+def worker(transactional_db: None) -> Iterator[dramatiq.Worker]:
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, StubBroker)
+    broker.flush_all()
+    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=4)
+    worker.start()
+    yield worker
+    worker.stop()
+    broker.flush_all()
+
+
+def settle(timeout_ms: int = 30_000) -> None:
+    """Wait until every queued delivery (including delayed retries) has run."""
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, StubBroker)
+    broker.join("quickbooks", timeout=timeout_ms)
+
+
+@dataclass
+class Qbo:
+    """The connected QuickBooks company of a test, seen through the emulator."""
+
+    emulator: RunningEmulator
+    realm_id: str
+    connection: Connection
+
+    def api(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        token = self.emulator.tokens(self.realm_id)["access_token"]
+        response = httpx.request(
+            method,
+            f"{self.emulator.api_url(self.realm_id)}/{path}",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=30,
+            **kwargs,
+        )
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def query(self, sql: str) -> dict[str, Any]:
+        return self.api("GET", "query", params={"query": sql})["QueryResponse"]  # type: ignore[no-any-return]
+
+    def bill(self, qbo_id: str) -> dict[str, Any]:
+        return self.api("GET", f"bill/{qbo_id}")["Bill"]  # type: ignore[no-any-return]
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.emulator.control(method, f"/companies/{self.realm_id}{path}", **kwargs)
+
+    def close_books(self, date: dt.date | None) -> None:
+        self.control("PUT", "/closing-date", json={"date": date.isoformat() if date else None})
+        Connection.objects.filter(pk=self.connection.pk).update(book_close_checked_at=None)
+
+    def fault(self, **body: Any) -> None:
+        self.emulator.control("POST", "/faults", json=body)
+
+
+def consent(auth_url: str) -> dict[str, str]:
+    """What a person does on Intuit's consent page: pick a (new) company and press Connect."""
+    parsed = urlparse(auth_url)
+    params = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    response = httpx.post(
+        f"{parsed.scheme}://{parsed.netloc}{parsed.path}",
+        data={**params, "decision": "connect", "realm": "new", "company_name": "Test Books Inc"},
+        timeout=30,
+    )
+    assert response.status_code == 302, response.text
+    return {k: v[0] for k, v in parse_qs(urlparse(response.headers["location"]).query).items()}
+
+
+def connect(admin: User, *, document_kind: str = "invoice", auto_send: bool = True) -> Qbo:
+    """Connect ``admin``'s company through the real OAuth flow, import lists, pick defaults."""
+    from qbo_emulator.testing import RunningEmulator  # noqa: F401  (type only)
+
+    url = connection_start(actor=admin, redirect_uri=REDIRECT_URI)
+    answer = consent(url)
+    connection = connection_complete(
+        actor=admin, code=answer["code"], state=answer["state"], realm_id=answer["realmId"], redirect_uri=REDIRECT_URI
+    )
+    lists_import(actor=admin)
+    expense = ListOption.objects.filter(company_id=admin.tenant_id, kind=ListKind.ACCOUNT, detail="Expense").first()
+    payable = ListOption.objects.filter(
+        company_id=admin.tenant_id, kind=ListKind.ACCOUNT, detail="Accounts Payable"
+    ).first()
+    assert expense is not None and payable is not None, "the emulator's seeded chart of accounts"
+    connection = connection_update_settings(
+        actor=admin,
+        document_kind=document_kind,
+        auto_send=auto_send,
+        import_payments=True,
+        default_expense_account_id=expense.pk,
+        default_ap_account_id=payable.pk,
+    )
+    return Qbo(emulator=_EMULATOR[0], realm_id=answer["realmId"], connection=connection)
+
+
+_EMULATOR: list[RunningEmulator] = []
+
+
+@pytest.fixture
+def qbo(qbo_settings: RunningEmulator, worker: dramatiq.Worker, admin: User) -> Qbo:
+    _EMULATOR[:] = [qbo_settings]
+    return connect(admin)
+
+
+def sync_of(document: Document) -> Any:
+    from quickbooks.models import DocumentSync
+
+    return DocumentSync.objects.get(document=document)
