@@ -79,10 +79,12 @@ class EmulatorConfig:
 
     # True when the OAuth client was generated here (so a saved one may replace it).
     credentials_generated: bool = field(default=False, init=False)
+    verifier_generated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         # Never hard-coded: random per start unless given (env vars above or explicit arguments).
         self.credentials_generated = not (self.client_id or self.client_secret)
+        self.verifier_generated = not self.verifier_token
         if not self.client_id:
             self.client_id = "EMU" + secrets.token_hex(16)
         if not self.client_secret:

@@ -36,8 +36,9 @@ class Emulator:
         saved = self.store.meta.get("credentials")
         cfg = self.config
         if saved and cfg.credentials_generated:
-            cfg.client_id, cfg.client_secret, cfg.verifier_token = (
-                saved["client_id"], saved["client_secret"], saved["verifier_token"])
+            cfg.client_id, cfg.client_secret = saved["client_id"], saved["client_secret"]
+        if saved and cfg.verifier_generated:
+            cfg.verifier_token = saved["verifier_token"]
         self.store.meta["credentials"] = {"client_id": cfg.client_id, "client_secret": cfg.client_secret,
                                           "verifier_token": cfg.verifier_token}
         self.store.meta_dirty = True

@@ -33,7 +33,7 @@ def test_given_an_approved_invoice_then_qbo_holds_a_bill_numbered_with_the_suppl
     assert invoice.number in bill["PrivateNote"]
     assert D(str(bill["TotalAmt"])) == invoice.total == D("50.00")
     assert bill["VendorRef"]["name"] == supplier.name
-    assert [(l["Description"], D(str(l["Amount"]))) for l in bill["Line"]] == [("A4 paper", D("50.00"))]
+    assert [(ln["Description"], D(str(ln["Amount"]))) for ln in bill["Line"]] == [("A4 paper", D("50.00"))]
 
 
 def test_given_line_and_document_discounts_then_the_bill_total_equals_ours_to_the_cent(
@@ -52,7 +52,7 @@ def test_given_line_and_document_discounts_then_the_bill_total_equals_ours_to_th
     settle()
     bill = qbo.bill(sync_of(invoice).qbo_id)
     assert D(str(bill["TotalAmt"])) == invoice.total
-    assert sum(D(str(l["Amount"])) for l in bill["Line"]) == invoice.total
+    assert sum(D(str(ln["Amount"])) for ln in bill["Line"]) == invoice.total
 
 
 def test_given_a_revision_when_approved_again_then_qbo_has_the_new_lines_and_location(
@@ -71,7 +71,7 @@ def test_given_a_revision_when_approved_again_then_qbo_has_the_new_lines_and_loc
     bill = qbo.bill(sync.qbo_id)
     assert sync.status == SyncStatus.SENT
     assert bill["Id"] == first["Id"], "a revision updates the same bill"
-    assert [l["Description"] for l in bill["Line"]] == ["Toner", "Staples"]
+    assert [ln["Description"] for ln in bill["Line"]] == ["Toner", "Staples"]
     assert D(str(bill["TotalAmt"])) == D("172.50")
     assert int(bill["SyncToken"]) > int(first["SyncToken"])
 
