@@ -18,7 +18,7 @@ from .faults import QBOFault
 from .models import Company, Obj
 from .runtime import Emulator
 from .seed import create_company, find_account
-from .services import money, num
+from .transactions import money, num
 
 ROWS = 200  # newest rows shown per table
 CSS = """body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}

@@ -21,7 +21,7 @@ from .faults import QBOFault
 from .models import Company, Obj
 from .runtime import Emulator
 from .seed import bulk_load, create_company, find_account, seed_company
-from .services import money, num
+from .transactions import money, num
 
 
 class ControlError(Exception):
