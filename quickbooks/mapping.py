@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 UNIT_PRICE_PLACES = Decimal("0.00001")  # "10.5 format"
-CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,14 @@ class DocumentSnapshot:
 
 
 def item_pricing(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, bool]:
-    """(Qty, UnitPrice, exact) such that round(Qty × UnitPrice, 2) == amount."""
+    """(Qty, UnitPrice, exact) such that Qty × UnitPrice rounds to ``amount`` under any rounding mode.
+
+    How QBO rounds Qty × UnitPrice before comparing is not documented, so the product must lie
+    strictly within half a cent of the amount, never on the half-cent boundary.
+    """
     if quantity > 0:
         unit_price = (amount / quantity).quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
-        if (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP) == amount:
+        if abs(quantity * unit_price - amount) < HALF_CENT:
             return quantity, unit_price, True
     return Decimal("1"), amount, False
 

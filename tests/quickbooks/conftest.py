@@ -107,13 +107,13 @@ class Qbo:
         self.emulator.control("POST", "/faults", json=body)
 
 
-def consent(auth_url: str) -> dict[str, str]:
+def consent(auth_url: str, realm: str = "new") -> dict[str, str]:
     """What a person does on Intuit's consent page: pick a (new) company and press Connect."""
     parsed = urlparse(auth_url)
     params = {k: v[0] for k, v in parse_qs(parsed.query).items()}
     response = httpx.post(
         f"{parsed.scheme}://{parsed.netloc}{parsed.path}",
-        data={**params, "decision": "connect", "realm": "new", "company_name": "Test Books Inc"},
+        data={**params, "decision": "connect", "realm": realm, "company_name": "Test Books Inc"},
         timeout=30,
     )
     assert response.status_code == 302, response.text
