@@ -9,6 +9,7 @@ compiled to closures once per query, so a scan of 10k objects stays in the milli
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -178,6 +179,11 @@ def parse(text: str) -> Query:
 
 def values_at(obj: Any, path: list[str]) -> list[Any]:
     """All values at a dotted path; a Ref yields its `value`; lists fan out (AttachableRef...)."""
+    if len(path) == 1 and path[0] in obj:  # the common case: a top-level field spelled exactly
+        value = obj[path[0]]
+        if isinstance(value, dict) and "value" in value:
+            return [value["value"]]
+        return value if isinstance(value, list) else [value]
     current: list[Any] = [obj]
     for part in path:
         lower = part.lower()
@@ -230,21 +236,8 @@ def sort_key(value: Any, tz: timezone) -> tuple[int, Any]:
     return (3, str(value))
 
 
-def _compare(op: str, left: Any, right: Any, tz: timezone) -> bool:
-    a, b = sort_key(left, tz), sort_key(right, tz)
-    if a[0] != b[0]:
-        a, b = (2, str(left).lower()), (2, str(right).lower())
-    if op == "=":
-        return a == b
-    if op == "!=":
-        return a != b
-    if op == "<":
-        return a < b
-    if op == ">":
-        return a > b
-    if op == "<=":
-        return a <= b
-    return a >= b
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 
 
 def compile_condition(fld: str, op: str, literal: Any, tz: timezone) -> Callable[[Obj], bool]:
@@ -259,7 +252,20 @@ def compile_condition(fld: str, op: str, literal: Any, tz: timezone) -> Callable
     if len(path) == 1 and path[0].lower() == "id" and op == "=":
         target = str(literal).removesuffix(".0")
         return lambda obj: obj.get("Id") == target
-    return lambda obj: any(_compare(op, v, literal, tz) for v in values_at(obj, path))
+    compare = OPERATORS[op]
+    right, right_text = sort_key(literal, tz), (2, str(literal).lower())  # computed once per query
+
+    def condition(obj: Obj) -> bool:
+        for value in values_at(obj, path):
+            left = sort_key(value, tz)
+            if left[0] == right[0]:
+                if compare(left, right):
+                    return True
+            elif compare((2, str(value).lower()), right_text):  # mixed kinds compare as text
+                return True
+        return False
+
+    return condition
 
 
 def execute(query: Query, objects: Iterable[Obj], tz: timezone, *, list_entity: bool) -> dict[str, Any]:
