@@ -27,6 +27,9 @@ from procurement.models import Document, DocumentKind, Status
 from procurement.validation import document_data_from
 from procuresync.errors import DomainError, RoleRequired
 from procuresync.web import error_text, is_partial, page, paginate
+from quickbooks import selectors as qbo_selectors
+from quickbooks.models import SyncStatus
+from quickbooks.services import closed_books_warning
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,21 @@ def document_list(request: HttpRequest, kind: str) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
     status = request.GET.get("status", "")
     search = request.GET.get("q", "").strip()
+    sync = request.GET.get("sync", "")
     documents = selectors.document_list(
         user=request.user, kind=kind, status=status if status in Status.values else "", search=search  # type: ignore[arg-type]
     )
+    # The QuickBooks column rides on the same query (a missing sync row reads as "Not sent").
+    documents = qbo_selectors.filter_by_sync(documents.select_related("qbo_sync"), sync)
     context = {
         "kind": info,
         "page_obj": paginate(request, documents),
         "status": status,
         "q": search,
         "statuses": _statuses_for(kind),
+        "sync": sync if sync in SyncStatus.values else "",
+        "sync_statuses": SyncStatus.choices,
+        "show_sync": bool(sync) or qbo_selectors.is_in_use(request.user.tenant_id),  # type: ignore[union-attr]
     }
     template = "procurement/_document_table.html" if is_partial(request) else "procurement/document_list.html"
     return render(request, template, context)
@@ -110,6 +119,8 @@ def render_document_detail(
         "actions": actions,
         "can_edit": allowed(user, Permission.DOCUMENT_EDIT) and document.status not in workflow.FINAL_STATUSES,
         "notes_only": document.status in workflow.NOTES_ONLY_STATUSES,
+        "qbo": qbo_selectors.document_panel(user, document),
+        "closed_books_warning": closed_books_warning(document),
     }
     if document.is_invoice:
         paid = paid_amount(document)

@@ -1,0 +1,154 @@
+"""Reads for the QuickBooks pages: the connection, vendor links, sync counts, the sync filter.
+
+Every read starts from the user, like ``procurement.selectors``; nothing here writes (the page may be
+opened before any ``Connection`` row exists, so absence means "not connected").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from accounts.roles import Action, allowed, require
+from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
+from quickbooks.sync_records import SENDABLE
+
+AP_ACCOUNT_TYPE = "Accounts Payable"  # QBO's AccountType of A/P accounts, kept as ListOption.detail
+
+
+def connection_for(user: User) -> Connection | None:
+    """The company's connection row, or None when QuickBooks was never touched."""
+    require(user, Action.INTEGRATION_MANAGE)
+    return (
+        Connection.objects.filter(company_id=user.tenant_id)
+        .select_related("default_ap_account", "default_expense_account", "location_field")
+        .first()
+    )
+
+
+def is_in_use(company_id: int) -> bool:
+    """Whether documents of this company show QuickBooks columns and panels at all."""
+    live = Connection.objects.filter(company_id=company_id).exclude(status=ConnectionStatus.NOT_CONNECTED)
+    return live.exists() or DocumentSync.objects.filter(company_id=company_id).exists()
+
+
+def sync_of(document: Document) -> DocumentSync | None:
+    return DocumentSync.objects.filter(document_id=document.pk).first()
+
+
+# ------------------------------------------------------------------------- settings choices
+
+
+def ap_accounts_for(user: User) -> QuerySet[ListOption]:
+    require(user, Action.INTEGRATION_MANAGE)
+    return ListOption.objects.filter(company_id=user.tenant_id, kind=ListKind.ACCOUNT, detail=AP_ACCOUNT_TYPE)
+
+
+def expense_accounts_for(user: User) -> QuerySet[ListOption]:
+    require(user, Action.INTEGRATION_MANAGE)
+    return ListOption.objects.filter(company_id=user.tenant_id, kind=ListKind.ACCOUNT).exclude(detail=AP_ACCOUNT_TYPE)
+
+
+def custom_fields_all(user: User) -> QuerySet[CustomField]:
+    require(user, Action.INTEGRATION_MANAGE)
+    return CustomField.objects.filter(company_id=user.tenant_id)
+
+
+# ------------------------------------------------------------------------- vendors
+
+
+@dataclass(frozen=True)
+class SupplierVendor:
+    supplier: Supplier
+    link: VendorLink | None  # None: created in QuickBooks when first needed
+
+
+def supplier_vendors(user: User, connection: Connection | None) -> list[SupplierVendor]:
+    """Each supplier with its QBO vendor in the connected company (links into another company don't count)."""
+    require(user, Action.INTEGRATION_MANAGE)
+    realm = connection.realm_id if connection else ""
+    linked = VendorLink.objects.filter(supplier__company_id=user.tenant_id, realm_id=realm) if realm else []
+    links = {link.supplier_id: link for link in linked}
+    suppliers = Supplier.objects.filter(company_id=user.tenant_id).order_by("name")
+    return [SupplierVendor(supplier=s, link=links.get(s.pk)) for s in suppliers]
+
+
+# ------------------------------------------------------------------------- sync status
+
+
+@dataclass(frozen=True)
+class SyncCount:
+    status: str
+    label: str
+    count: int
+
+
+def sync_counts(user: User, kind: str) -> list[SyncCount]:
+    """How many documents of ``kind`` are in each sync status (no DocumentSync row counts as Not sent)."""
+    require(user, Action.DOCUMENT_VIEW)
+    rows = (
+        Document.objects.filter(company_id=user.tenant_id, kind=kind)
+        .values("qbo_sync__status")
+        .annotate(n=Count("pk"))
+    )
+    by_status: dict[str, int] = {}
+    for row in rows:
+        status = row["qbo_sync__status"] or SyncStatus.NOT_SENT
+        by_status[status] = by_status.get(status, 0) + row["n"]
+    return [SyncCount(value, label, by_status.get(value, 0)) for value, label in SyncStatus.choices]
+
+
+def filter_by_sync(documents: QuerySet[Document], sync: str) -> QuerySet[Document]:
+    """``documents`` in sync status ``sync``; "not_sent" includes documents never given a sync row."""
+    if sync not in SyncStatus.values:
+        return documents
+    if sync == SyncStatus.NOT_SENT:
+        return documents.filter(Q(qbo_sync__isnull=True) | Q(qbo_sync__status=SyncStatus.NOT_SENT))
+    return documents.filter(qbo_sync__status=sync)
+
+
+def sent_kind_label(connection: Connection | None) -> str:
+    kind = connection.document_kind if connection else DocumentKind.INVOICE
+    return "Purchase orders" if kind == DocumentKind.PURCHASE_ORDER else "Invoices"
+
+
+# ------------------------------------------------------------------------- the document page
+
+
+@dataclass(frozen=True)
+class DocumentPanel:
+    """What the "QuickBooks" panel of a document page shows."""
+
+    sync: DocumentSync | None
+    attempts: QuerySet[SyncAttempt]
+    send_label: str  # "" when there is nothing to press
+
+
+def document_panel(user: User, document: Document) -> DocumentPanel | None:
+    """The panel, or None while the company has never connected and the document was never synced."""
+    require(user, Action.DOCUMENT_VIEW)
+    connection = Connection.objects.filter(company_id=document.company_id).first()
+    live = connection is not None and connection.status != ConnectionStatus.NOT_CONNECTED
+    sync = sync_of(document)
+    if not live and sync is None:
+        return None
+    sendable = (
+        live
+        and connection is not None
+        and document.kind == connection.document_kind
+        and (document.status in SENDABLE or (document.status == Status.CANCELLED and bool(sync and sync.qbo_id)))
+        and allowed(user, Action.QUICKBOOKS_SEND)
+    )
+    label = ""
+    if sendable:
+        status = sync.status if sync else SyncStatus.NOT_SENT
+        if status == SyncStatus.FAILED:
+            label = "Retry"
+        elif status == SyncStatus.SENT:
+            label = "Send again"
+        elif status != SyncStatus.QUEUED:
+            label = "Send to QuickBooks"
+    return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label)
