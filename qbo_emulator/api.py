@@ -8,6 +8,7 @@ minor versions below 75 are ignored by QBO too (qbo-api.md §9).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,13 +84,16 @@ def qbo_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 body["time"] = stamp(now, tz)
         except QBOFault as fault:
             status, body = fault.status, fault_body(fault, now, tz)
+        if isinstance(body, str):  # /download answers the temporary URL as plain text
+            return PlainTextResponse(body, status_code=status)
         text = dumps(body)
         if request_id:
             company.request_cache[request_id] = (status, text)
             while len(company.request_cache) > emulator.config.requestid_cache_size:
                 company.request_cache.popitem(last=False)
             emulator.store.mark(realm)
-        return JSON(text, status_code=status)
+        # Intuit's transaction id header, which clients log for support (qbo-api.md §8.1).
+        return JSON(text, status_code=status, headers={"intuit_tid": uuid.uuid4().hex})
 
     return endpoint
 

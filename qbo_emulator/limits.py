@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
-from datetime import datetime
 
 from .config import Limits
 
 
 class RateLimiter:
-    def __init__(self, limits: Limits, clock: Callable[[], datetime]) -> None:
+    def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.windows: dict[str, deque[float]] = {}
         self.batch_windows: dict[str, deque[float]] = {}

@@ -24,7 +24,7 @@ class Emulator:
         self.store = Store(config.state_file)
         self._adopt_saved_credentials()
         self.tokens = TokenStore(config, self.store)
-        self.limiter = RateLimiter(config.limits, config.clock)
+        self.limiter = RateLimiter(config.limits)
         self.chaos = Chaos()
         self.log = RequestLog(config.request_log_size)
         self.webhooks = WebhookDispatcher(config, self.log)

@@ -189,5 +189,7 @@ async def test_given_a_bill_when_file_uploaded_then_attachable_links_to_it(qbo: 
     found = await qbo.query("select * from Attachable where AttachableRef.EntityRef.Type = 'Bill' "
                             f"and AttachableRef.EntityRef.value = '{bill['Id']}'")
     assert found["Attachable"][0]["Id"] == att["Id"]
-    download = await qbo.client.get(att["TempDownloadUri"].replace("http://qbo.test", ""))
+    temporary_url = (await qbo.get(f"download/{att['Id']}")).text
+    assert temporary_url == att["TempDownloadUri"]
+    download = await qbo.client.get(temporary_url)
     assert download.content == b"%PDF-1.4 hello"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from emulator_helpers import Qbo
-from structure import sample, structure_diff
+from emulator_structure import sample, structure_diff
 
 pytestmark = pytest.mark.anyio
 
