@@ -249,3 +249,24 @@ class DocumentEvent(models.Model):
         if self.pk is not None:
             raise RuntimeError("Document events are append-only")
         super().save(*args, **kwargs)
+
+
+class Attachment(models.Model):
+    """A file on a document (the supplier's PDF, a quote). Sent to QuickBooks with the document,
+    except kinds QuickBooks does not take (see ``quickbooks.attachments``)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The QuickBooks Attachable it became, once uploaded.
+    qbo_attachable_id = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,8 +6,11 @@ and writes inside one transaction together with its event row, so a refusal chan
 
 from __future__ import annotations
 
+import mimetypes
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
@@ -17,6 +20,7 @@ from accounts.roles import require
 from procurement import hooks, money, workflow
 from procurement.inputs import DocumentData, SupplierData
 from procurement.models import (
+    Attachment,
     CustomField,
     CustomFieldValue,
     Document,
@@ -366,3 +370,38 @@ def document_set_payment_status(
         comment=comment,
         source=source,
     )
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def attachment_add(*, actor: User, document: Document, upload: UploadedFile) -> Attachment:
+    """Attach a file. Allowed until the document is final; it reaches QuickBooks with the next send."""
+    require(actor, Permission.DOCUMENT_EDIT)
+    if document.status in workflow.FINAL_STATUSES:
+        raise TransitionNotAllowed(f"A {document.get_status_display()} document takes no more files.", field="file")
+    name = (upload.name or "file").rsplit("/", 1)[-1][:255]
+    size = upload.size or 0
+    if size == 0:
+        raise ValidationFailed("The file is empty.", field="file")
+    if size > settings.ATTACHMENT_MAX_BYTES:
+        limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        raise ValidationFailed(f"{name} is larger than {limit} MB.", field="file")
+    content_type = upload.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    attachment = Attachment(
+        document=document, name=name, content_type=content_type[:100], size=size, uploaded_by=actor
+    )
+    attachment.file.save(name, upload, save=False)
+    attachment.save()
+    _write_event(document, kind=EventKind.EDITED, actor=actor, comment=f"Attached {name}")
+    return attachment
+
+
+def attachment_remove(*, actor: User, attachment: Attachment) -> None:
+    require(actor, Permission.DOCUMENT_EDIT)
+    document = attachment.document
+    if document.status not in workflow.EDITABLE_STATUSES:
+        raise TransitionNotAllowed("Files can be removed only in Draft or In Revision.", field="file")
+    attachment.file.delete(save=False)
+    attachment.delete()
+    _write_event(document, kind=EventKind.EDITED, actor=actor, comment=f"Removed {attachment.name}")

@@ -89,6 +89,7 @@ class QboClient:
         params: dict[str, str] | None = None,
         body: object = None,
         content_type: str = "application/json",
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         query = {"minorversion": str(MINOR_VERSION), **(params or {})}
         content = None if body is None else (body.encode() if isinstance(body, str) else _encode(body))
@@ -105,7 +106,9 @@ class QboClient:
             started = time.perf_counter()
             status: int | None = None
             try:
-                response = self.http.request(method, self._url(path), params=query, content=content, headers=headers)
+                response = self.http.request(
+                    method, self._url(path), params=query, content=content, files=files, headers=headers
+                )
                 status = response.status_code
             except httpx.HTTPError as exc:
                 error = from_transport(exc)
@@ -181,6 +184,27 @@ class QboClient:
                     if isinstance(value, list):
                         out.setdefault(key, []).extend(value)
         return out
+
+    def upload(
+        self, *, entity: str, qbo_id: str, file_name: str, content_type: str, content: bytes, request_id: str
+    ) -> dict[str, Any]:
+        """Attach a file to a transaction: multipart /upload with Intuit's part names."""
+        metadata = {
+            "AttachableRef": [{"EntityRef": {"type": entity, "value": qbo_id}}],
+            "FileName": file_name,
+            "ContentType": content_type,
+        }
+        files = {
+            "file_metadata_01": ("metadata.json", _encode(metadata), "application/json"),
+            "file_content_01": (file_name, content, content_type),
+        }
+        answer = self.request("POST", "upload", params={"requestid": request_id}, files=files)
+        responses = answer.get("AttachableResponse", [])
+        first = responses[0] if responses else {}
+        if "Fault" in first:
+            fault = from_fault(first["Fault"])
+            raise fault
+        return first["Attachable"]
 
     def preferences(self) -> dict[str, Any]:
         return self.request("GET", "preferences")["Preferences"]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from procurement.models import Document, DocumentKind, Status
 from quickbooks import outbox
+from quickbooks.attachments import upload_pending
 from quickbooks.client import QboClient
 from quickbooks.connection import client_for
 from quickbooks.errors import Kind, QboError, ReconnectNeeded
@@ -124,6 +125,16 @@ def _reconcile(
         # In Revision or back in approval: the change goes out when it is approved again.
         set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
         return Outcome("nothing to send yet")
+    outcome = _upsert(connection, client, item, document, sync, entity)
+    uploaded = upload_pending(client=client, document=document, sync=sync)
+    if uploaded:
+        outcome.operation += f" + {uploaded} attachment(s)"
+    return outcome
+
+
+def _upsert(
+    connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str
+) -> Outcome:
     if sync.qbo_id and not sync.deleted_in_qbo and sync.synced_revision == document.revision:
         set_status(sync, SyncStatus.SENT)
         return Outcome("already up to date", qbo_id=sync.qbo_id)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from procurement.models import Document, DocumentKind
 from quickbooks import outbox
+from quickbooks.attachments import upload_pending
 from quickbooks.client import QboClient, batch_item_error
 from quickbooks.connection import closing_date
 from quickbooks.errors import Kind, QboError
@@ -76,6 +77,14 @@ def deliver_batch(
         if entity in answer:
             mark_linked(sync, connection, entity, answer[entity], document)
             outcome = Outcome(f"create {entity} (batch of {len(batch)})", qbo_id=sync.qbo_id)
+            try:
+                uploaded = upload_pending(client=client, document=document, sync=sync)
+            except QboError as exc:
+                record_attempt(item, document, started, clock, 1, "upload attachments", exc=exc)
+                after_error(connection, client, item, document, sync, exc)
+                continue
+            if uploaded:
+                outcome.operation += f" + {uploaded} attachment(s)"
             record_attempt(item, document, started, clock, 1, outcome.operation, outcome=outcome)
             outbox.finish(item)
         else:

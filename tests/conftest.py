@@ -25,8 +25,9 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords() -> None:
+def _fast_passwords_and_private_media(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")
 
 
 @pytest.fixture

@@ -107,9 +107,7 @@ def test_given_an_edit_in_qbo_then_nothing_changes_here(qbo, creator, approver, 
     assert invoice.total == D("50.00") and invoice.status == "approved"
 
 
-def test_given_a_closed_period_then_the_invoice_is_not_sent_and_the_user_is_told_why(
-    qbo, creator, approver, supplier
-):
+def test_given_a_closed_period_then_the_invoice_is_not_sent_and_the_user_is_told_why(qbo, creator, approver, supplier):
     qbo.close_books(dt.date(2026, 11, 30))
     invoice = document_create(
         actor=creator, kind="invoice", data=invoice_data(supplier, issue_date=dt.date(2026, 11, 20), code="OLD-1")

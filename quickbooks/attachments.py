@@ -1,0 +1,44 @@
+"""Documents' files as QuickBooks Attachables, uploaded after the Bill or PurchaseOrder exists.
+
+Zip archives and HEIC/HEIF photos are kept here but not sent: QuickBooks does not take them
+(the issue's rule; Intuit's list of accepted types has neither).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from procurement.models import Attachment, Document
+from quickbooks.client import QboClient
+from quickbooks.models import DocumentSync
+
+NOT_SENT_EXTENSIONS = (".zip", ".heic", ".heif")
+NOT_SENT_TYPES = ("application/zip", "application/x-zip-compressed", "image/heic", "image/heif")
+_NS = uuid.UUID("2d4b8a6c-1e3f-4a5b-9c7d-8e6f5a4b3c2d")
+
+
+def is_sendable(attachment: Attachment) -> bool:
+    name = attachment.name.lower()
+    return not name.endswith(NOT_SENT_EXTENSIONS) and attachment.content_type.lower() not in NOT_SENT_TYPES
+
+
+def upload_pending(*, client: QboClient, document: Document, sync: DocumentSync) -> int:
+    """Upload the document's files that QuickBooks does not have yet; returns how many."""
+    count = 0
+    for attachment in document.attachments.filter(qbo_attachable_id=""):
+        if not is_sendable(attachment):
+            continue
+        with attachment.file.open("rb") as handle:
+            content = handle.read()
+        attachable = client.upload(
+            entity=sync.qbo_entity,
+            qbo_id=sync.qbo_id,
+            file_name=attachment.name,
+            content_type=attachment.content_type,
+            content=content,
+            request_id=str(uuid.uuid5(_NS, f"{attachment.pk}:{sync.realm_id}:{sync.qbo_id}")),
+        )
+        attachment.qbo_attachable_id = str(attachable["Id"])
+        attachment.save(update_fields=["qbo_attachable_id"])
+        count += 1
+    return count
