@@ -26,6 +26,8 @@ class Limits:
     concurrent: int = 10  # in-flight per realm+app ("10 concurrent", later "10 per second")
     batch_per_minute: int = 40  # per realm+app
     batch_max_items: int = 30
+    # Answer real throttles with QBO's XML body (as QBO was seen to do even to JSON clients).
+    throttle_xml: bool = False
 
     def scaled(self, factor: float) -> Limits:
         """Limits multiplied by `factor` (tests use small factors to hit them quickly)."""
@@ -35,6 +37,7 @@ class Limits:
             concurrent=max(1, int(self.concurrent * factor)),
             batch_per_minute=max(1, int(self.batch_per_minute * factor)),
             batch_max_items=self.batch_max_items,
+            throttle_xml=self.throttle_xml,
         )
 
 

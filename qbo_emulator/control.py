@@ -320,7 +320,8 @@ async def limits_set(request: Request) -> Any:
     limits = emulator.config.limits
     if "scale" in body:
         limits = limits.scaled(float(body["scale"]))
-    for key in ("enabled", "requests_per_minute", "concurrent", "batch_per_minute", "batch_max_items"):
+    for key in ("enabled", "requests_per_minute", "concurrent", "batch_per_minute", "batch_max_items",
+                "throttle_xml"):
         if key in body:
             setattr(limits, key, type(getattr(limits, key))(body[key]))
     emulator.config.limits = limits

@@ -69,7 +69,7 @@ class QBOMiddleware:
                 return
             if kind == "api":
                 if not emulator.limiter.acquire(realm, batch=path.endswith("/batch")):
-                    await self._throttle(logged_send, xml=False)
+                    await self._throttle(logged_send, xml=emulator.limiter.limits.throttle_xml)
                     return
                 try:
                     # Latency stands for QBO's processing time, so it holds a concurrency slot.

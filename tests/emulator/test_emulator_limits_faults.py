@@ -106,3 +106,10 @@ async def test_given_requests_when_log_read_then_each_call_is_listed(qbo: Qbo) -
 async def test_given_an_unknown_fault_kind_when_injecting_then_400(qbo: Qbo) -> None:
     response = await qbo.client.post("/_emulator/faults", json={"kind": "explode"})
     assert response.status_code == 400
+
+
+async def test_given_xml_throttles_configured_when_limit_exceeded_then_xml_429(qbo: Qbo) -> None:
+    await qbo.control("PUT", "/limits", json={"enabled": True, "requests_per_minute": 1, "throttle_xml": True})
+    await qbo.get("preferences")
+    response = await qbo.get("preferences")
+    assert response.status_code == 429 and response.text.startswith('<Fault type="SERVICE">')
