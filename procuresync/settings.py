@@ -7,6 +7,7 @@ threads in the web process, DEBUG on. Scaled out: DATABASE_URL (PostgreSQL), DRA
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -86,8 +87,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests use a file too (not shared-cache memory), so worker threads and the live server see
-    # committed data exactly as in the embedded mode. pytest-xdist suffixes it per worker.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-procuresync.sqlite3")}
+    # committed data exactly as in the embedded mode. One file per test process, so parallel runs
+    # never share it; pytest-django deletes it at the end of the run.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-procuresync-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -24,16 +24,25 @@ class SettingsForm(forms.Form):
     auto_send = forms.BooleanField(label="Send automatically on approval", required=False)
     import_payments = forms.BooleanField(label="Import payments from QuickBooks", required=False)
     default_ap_account = forms.ModelChoiceField(
-        queryset=ListOption.objects.none(), required=False, label="Default A/P account",
-        empty_label="QuickBooks' default", help_text="Bills are posted to this Accounts Payable account.",
+        queryset=ListOption.objects.none(),
+        required=False,
+        label="Default A/P account",
+        empty_label="QuickBooks' default",
+        help_text="Bills are posted to this Accounts Payable account.",
     )
     default_expense_account = forms.ModelChoiceField(
-        queryset=ListOption.objects.none(), required=False, label="Default expense account",
-        empty_label="None", help_text="Used for lines that name no account.",
+        queryset=ListOption.objects.none(),
+        required=False,
+        label="Default expense account",
+        empty_label="None",
+        help_text="Used for lines that name no account.",
     )
     location_field = forms.ModelChoiceField(
-        queryset=CustomField.objects.none(), required=False, label="Location field",
-        empty_label="Not sent", help_text="The document custom field sent as the QuickBooks Location.",
+        queryset=CustomField.objects.none(),
+        required=False,
+        label="Location field",
+        empty_label="Not sent",
+        help_text="The document custom field sent as the QuickBooks Location.",
     )
 
     def __init__(self, *args: Any, user: User, connection: Connection | None, **kwargs: Any) -> None:
@@ -77,6 +86,8 @@ class VendorMapForm(forms.Form):
 
     supplier = forms.IntegerField(widget=forms.HiddenInput)
     vendor_id = forms.RegexField(
-        label="QuickBooks vendor id", regex=r"^\d{1,20}$", max_length=20,
+        label="QuickBooks vendor id",
+        regex=r"^\d{1,20}$",
+        max_length=20,
         error_messages={"invalid": "A QuickBooks vendor id is a number, e.g. 58."},
     )

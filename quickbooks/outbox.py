@@ -125,8 +125,9 @@ def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> None:
 def sweep() -> int:
     """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent."""
     now = timezone.now()
+    # A claim past its lease belonged to a worker that died: the row is due again at once.
     OutboxItem.objects.filter(state=OutboxState.IN_FLIGHT, claimed_until__lt=now).update(
-        state=OutboxState.PENDING, claim_token=None, claimed_until=None
+        state=OutboxState.PENDING, claim_token=None, claimed_until=None, dispatched_at=None
     )
     live = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values("company_id")
     due = OutboxItem.objects.filter(state=OutboxState.PENDING, not_before__lte=now, company_id__in=live).filter(

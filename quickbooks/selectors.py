@@ -90,9 +90,7 @@ def sync_counts(user: User, kind: str) -> list[SyncCount]:
     """How many documents of ``kind`` are in each sync status (no DocumentSync row counts as Not sent)."""
     require(user, Action.DOCUMENT_VIEW)
     rows = (
-        Document.objects.filter(company_id=user.tenant_id, kind=kind)
-        .values("qbo_sync__status")
-        .annotate(n=Count("pk"))
+        Document.objects.filter(company_id=user.tenant_id, kind=kind).values("qbo_sync__status").annotate(n=Count("pk"))
     )
     by_status: dict[str, int] = {}
     for row in rows:

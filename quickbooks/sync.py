@@ -78,6 +78,14 @@ def deliver(item_id: str) -> None:
                 outbox.release(row, delay=delay, error=exc.message, count_attempt=False)
                 if not paused:
                     outbox.dispatch([row.id], delay=delay)
+    except Exception as exc:
+        # A bug or a database hiccup: give the rows back (counted, so a poison row ends up Failed
+        # by MAX_ATTEMPTS instead of looping) and let the sweeper bring them round again.
+        log.exception("Delivery of %s failed unexpectedly", [str(row.id) for row in items])
+        for row in items:
+            if row.state == OutboxState.IN_FLIGHT:
+                outbox.release(row, delay=dt.timedelta(seconds=30), error=f"Internal error: {exc}")
+        raise
 
 
 def _deliver_items(connection: Connection, client: QboClient, items: list[OutboxItem]) -> None:

@@ -159,8 +159,12 @@ def lists_import(request: HttpRequest) -> HttpResponse:
 
 
 _LIST_NAMES = {
-    "Account": "accounts", "Class": "classes", "Department": "locations", "Customer": "customers / projects",
-    "Item": "products / services", "TaxCode": "tax codes",
+    "Account": "accounts",
+    "Class": "classes",
+    "Department": "locations",
+    "Customer": "customers / projects",
+    "Item": "products / services",
+    "TaxCode": "tax codes",
 }
 
 

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from procuresync.worker import start_embedded_worker, stop_embedded_worker
+from quickbooks.scheduler import start_in_background
 
 
 class Command(BaseCommand):
@@ -22,10 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--worker-threads", type=int, default=4)
 
     def handle(self, *args: Any, addrport: str, worker_threads: int, **options: Any) -> None:
-        start_embedded_worker(worker_threads)
+        worker = start_embedded_worker(worker_threads)
+        stop_scheduler = start_in_background() if worker is not None else None
         try:
             # runserver without the autoreloader keeps everything in this one process, so the
             # in-memory broker and the worker threads share the same queue.
             call_command("runserver", addrport, use_reloader=False, insecure_serving=True)
         finally:
+            if stop_scheduler is not None:
+                stop_scheduler.set()
             stop_embedded_worker()

@@ -1,0 +1,47 @@
+"""Periodic work: the outbox sweeper (and, with the payments import, the CDC catch-up).
+
+Embedded mode runs ``run_forever`` in a daemon thread of the web process (``manage.py serve``);
+scaled out, one ``manage.py qbo_scheduler`` process does it. Several schedulers are harmless: the
+sweeper only re-sends messages, and claims decide who works.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import close_old_connections
+
+from quickbooks import outbox
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY_SECONDS = 15.0
+
+
+def tick() -> None:
+    close_old_connections()
+    try:
+        sent = outbox.sweep()
+        if sent:
+            log.info("Outbox sweeper re-sent %d row(s)", sent)
+    finally:
+        close_old_connections()
+
+
+def run_forever(stop: threading.Event, every: float = SWEEP_EVERY_SECONDS) -> None:
+    while not stop.wait(every):
+        try:
+            tick()
+        except Exception:  # keep sweeping; the next tick may well succeed
+            log.exception("Scheduler tick failed")
+
+
+_stop: threading.Event | None = None
+
+
+def start_in_background(every: float = SWEEP_EVERY_SECONDS) -> threading.Event:
+    global _stop
+    if _stop is None:
+        _stop = threading.Event()
+        threading.Thread(target=run_forever, args=(_stop, every), name="qbo-scheduler", daemon=True).start()
+    return _stop
