@@ -29,6 +29,7 @@ from quickbooks.models import Connection, ConnectionStatus, DocumentSync, Outbox
 from quickbooks.snapshots import NotMappable, document_snapshot
 from quickbooks.sync_batch import deliver_batch
 from quickbooks.sync_records import (
+    MAX_ATTEMPTS,
     SENDABLE,
     Outcome,
     Permanent,
@@ -83,7 +84,14 @@ def deliver(item_id: str) -> None:
         # by MAX_ATTEMPTS instead of looping) and let the sweeper bring them round again.
         log.exception("Delivery of %s failed unexpectedly", [str(row.id) for row in items])
         for row in items:
-            if row.state == OutboxState.IN_FLIGHT:
+            if row.state != OutboxState.IN_FLIGHT:
+                continue
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                sync, _ = DocumentSync.objects.get_or_create(
+                    document_id=row.document_id, defaults={"company_id": row.company_id}
+                )
+                mark_failed(row, sync, code="internal", message=f"procuresync could not send this document: {exc}")
+            else:
                 outbox.release(row, delay=dt.timedelta(seconds=30), error=f"Internal error: {exc}")
         raise
 
