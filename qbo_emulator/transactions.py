@@ -223,6 +223,7 @@ class TransactionRules(LedgerCore):
             if line.get("Amount") is None:
                 raise faults.required_param_missing("Line.Amount")
             amount = dec(line["Amount"], "Line.Amount")
+            line["Amount"] = float(amount)  # QBO answers numbers even when sent strings
             detail = line.get(detail_type)
             if not isinstance(detail, dict):
                 raise faults.required_param_missing(f"Line.{detail_type}")
@@ -333,6 +334,7 @@ class TransactionRules(LedgerCore):
             if not links:
                 raise faults.required_param_missing("Line.LinkedTxn")
             amount = money(line["Amount"])
+            line["Amount"] = num(amount)
             # One LinkedTxn per line: the line amount is applied to it. (Several links on one
             # line are accepted, the amount goes to the first; UNCONFIRMED how QBO splits it.)
             link = links[0]
