@@ -42,7 +42,7 @@ def emulator(settings: Any) -> Iterator[RunningEmulator]:
 
 
 @pytest.fixture
-def page(live_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
@@ -59,7 +59,7 @@ def page(live_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:  # t
 
 
 def test_given_an_admin_when_they_connect_through_intuits_consent_page_then_integrations_shows_connected(
-    page, emulator: RunningEmulator, admin: User  # type: ignore[no-untyped-def]
+    page: Any, emulator: RunningEmulator, admin: User
 ) -> None:
     from playwright.sync_api import expect
 
