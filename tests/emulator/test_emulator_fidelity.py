@@ -51,13 +51,13 @@ def assert_same_structure(published: Any, ours: Any, allow_extra: frozenset[str]
     assert not problems, "\n".join(problems) + "\n" + json.dumps(ours, indent=1)[:3000]
 
 
-async def test_bill_create_request_gets_the_published_create_response_shape(qbo: Qbo) -> None:
+async def test_given_published_bill_create_request_when_sent_then_published_response_shape(qbo: Qbo) -> None:
     body = remap(sample("bill-create-request.json"), qbo, "Bob's Burger Joint")
     response = await qbo.post("bill", body)
     assert_same_structure(sample("bill-create-response.json"), response.json())
 
 
-async def test_bill_read_after_payment_has_the_published_read_shape(qbo: Qbo) -> None:
+async def test_given_a_paid_bill_like_the_sample_when_read_then_published_read_shape(qbo: Qbo) -> None:
     published = sample("bill.json")
     body = remap(request_from(published["Bill"]), qbo, "Norton Lumber and Building Materials")
     body["SalesTermRef"] = {"value": qbo.ids["Term"]["Net 30"]}
@@ -66,7 +66,7 @@ async def test_bill_read_after_payment_has_the_published_read_shape(qbo: Qbo) ->
     assert_same_structure(published, (await qbo.get(f"bill/{bill['Id']}")).json())
 
 
-async def test_billpayment_check_request_gets_the_published_response_shape(qbo: Qbo) -> None:
+async def test_given_published_check_payment_request_when_sent_then_published_response_shape(qbo: Qbo) -> None:
     bill = await qbo.create("Bill", qbo.bill_body(200.0))
     body = sample("billpayment-check-create-request.json")
     body["VendorRef"]["value"] = qbo.vendor()
@@ -76,7 +76,7 @@ async def test_billpayment_check_request_gets_the_published_response_shape(qbo: 
     assert_same_structure(sample("billpayment-check.json"), response.json())
 
 
-async def test_billpayment_void_request_gets_the_published_void_response_shape(qbo: Qbo) -> None:
+async def test_given_published_void_request_when_sent_then_published_void_shape(qbo: Qbo) -> None:
     bill = await qbo.create("Bill", qbo.bill_body(75.0, vendor=qbo.vendor("Hall Properties")))
     payment = await qbo.create("BillPayment", qbo.payment_body(
         bill, 75.0, DocNumber="11", CurrencyRef={"value": "USD"}))
@@ -86,7 +86,7 @@ async def test_billpayment_void_request_gets_the_published_void_response_shape(q
     assert_same_structure(sample("billpayment-void-response.json"), response.json())
 
 
-async def test_purchase_order_gets_the_published_shape(qbo: Qbo) -> None:
+async def test_given_the_sample_purchase_order_when_created_then_published_shape(qbo: Qbo) -> None:
     published = sample("purchaseorder.json")
     body = remap(request_from(published["PurchaseOrder"]), qbo, "Hicks Hardware")
     response = await qbo.post("purchaseorder", body)
@@ -94,7 +94,7 @@ async def test_purchase_order_gets_the_published_shape(qbo: Qbo) -> None:
     assert response.json()["PurchaseOrder"]["CustomField"][0]["Name"] == "Crew #"
 
 
-async def test_vendor_credit_gets_the_published_shape_plus_documented_balance(qbo: Qbo) -> None:
+async def test_given_the_sample_vendor_credit_when_created_then_published_shape_plus_balance(qbo: Qbo) -> None:
     published = sample("vendorcredit.json")
     body = remap(request_from(published["VendorCredit"]), qbo, "Books by Bessie", "Bank Charges")
     response = await qbo.post("vendorcredit", body)
@@ -102,7 +102,7 @@ async def test_vendor_credit_gets_the_published_shape_plus_documented_balance(qb
     assert_same_structure(published, response.json(), frozenset({"$.VendorCredit.Balance"}))
 
 
-async def test_batch_faults_match_the_published_items_word_for_word(qbo: Qbo) -> None:
+async def test_given_the_published_batch_situations_when_sent_then_faults_match_word_for_word(qbo: Qbo) -> None:
     """Intuit's batch sample uses Invoice/SalesReceipt, which the emulator does not model; the
     same four situations are sent with Vendor/Bill and must give the published faults."""
     published = sample("batch.json")
@@ -126,7 +126,7 @@ async def test_batch_faults_match_the_published_items_word_for_word(qbo: Qbo) ->
     assert isinstance(response["time"], str)
 
 
-async def test_fault_samples_match_non_batch_faults(qbo: Qbo) -> None:
+async def test_given_duplicate_name_and_stale_token_when_sent_alone_then_published_faults(qbo: Qbo) -> None:
     await qbo.create("Vendor", {"DisplayName": "Smith Family Store"})
     duplicate = (await qbo.post("vendor", {"DisplayName": "Smith Family Store"})).json()
     stale_bill = await qbo.create("Bill", qbo.bill_body())
@@ -138,7 +138,7 @@ async def test_fault_samples_match_non_batch_faults(qbo: Qbo) -> None:
         assert set(ours) == {"Fault", "time"}
 
 
-async def test_attachable_upload_gets_the_published_response_shape(qbo: Qbo) -> None:
+async def test_given_published_upload_metadata_when_uploaded_then_published_response_shape(qbo: Qbo) -> None:
     bill = await qbo.create("Bill", qbo.bill_body())
     meta = sample("attachable-upload-metadata.json")
     meta["AttachableRef"][0]["EntityRef"] = {"type": "Bill", "value": bill["Id"]}
@@ -149,7 +149,7 @@ async def test_attachable_upload_gets_the_published_response_shape(qbo: Qbo) -> 
     assert response.json()["AttachableResponse"][0]["Attachable"]["ContentType"] == "image/jpeg"
 
 
-async def test_cdc_deleted_object_has_the_published_deleted_form(qbo: Qbo) -> None:
+async def test_given_a_deleted_bill_when_cdc_called_then_published_deleted_form(qbo: Qbo) -> None:
     bill = await qbo.create("Bill", qbo.bill_body())
     await qbo.post("bill", {"Id": bill["Id"], "SyncToken": "0"}, operation="delete")
     body = (await qbo.get("cdc", entities="Bill", changedSince="2026-03-16T00:00:00-08:00")).json()
@@ -157,6 +157,6 @@ async def test_cdc_deleted_object_has_the_published_deleted_form(qbo: Qbo) -> No
     assert_same_structure(sample("cdc-deleted-entity.json"), deleted)
 
 
-async def test_discovery_document_has_the_published_shape(client) -> None:
+async def test_given_discovery_when_fetched_then_published_document_shape(client) -> None:
     ours = (await client.get("/.well-known/openid_sandbox_configuration")).json()
     assert_same_structure(sample("oauth-openid-sandbox-configuration.json"), ours)
