@@ -76,6 +76,17 @@ def supplier_vendors(user: User, connection: Connection | None) -> list[Supplier
     return [SupplierVendor(supplier=s, link=links.get(s.pk)) for s in suppliers]
 
 
+def vendor_taken_by(connection: Connection, qbo_id: str, *, other_than: Supplier) -> Supplier | None:
+    """The supplier already linked to QBO vendor ``qbo_id`` (one vendor is one supplier), if another."""
+    link = (
+        VendorLink.objects.filter(realm_id=connection.realm_id, qbo_id=qbo_id)
+        .exclude(supplier=other_than)
+        .select_related("supplier")
+        .first()
+    )
+    return link.supplier if link else None
+
+
 # ------------------------------------------------------------------------- sync status
 
 

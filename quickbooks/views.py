@@ -191,6 +191,14 @@ def vendor_map(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, f"Could not check vendor {vendor_id} in QuickBooks: {exc.message}")
         return redirect(reverse("integrations") + "#vendors")
+    taken = selectors.vendor_taken_by(connection, str(vendor["Id"]), other_than=supplier)
+    if taken is not None:
+        messages.error(
+            request,
+            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor_id)}” is already linked to {taken.name}; "
+            "a vendor can stand for one supplier only.",
+        )
+        return redirect(reverse("integrations") + "#vendors")
     link = vendor_map_by_hand(connection=connection, supplier=supplier, vendor=vendor)
     messages.success(request, f"{supplier.name} is now linked to the QuickBooks vendor “{link.qbo_name}”.")
     return redirect(reverse("integrations") + "#vendors")

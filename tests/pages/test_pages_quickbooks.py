@@ -21,8 +21,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from procurement import workflow
+from procurement.inputs import SupplierData
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
-from procurement.services import document_create, document_transition
+from procurement.services import document_create, document_transition, supplier_create
 from qbo_emulator.config import EmulatorConfig, Limits
 from qbo_emulator.testing import RunningEmulator, running_emulator
 from quickbooks import oauth, sync
@@ -243,19 +244,39 @@ def test_given_bad_settings_when_saved_then_they_are_refused_next_to_the_field_a
 # ------------------------------------------------------------------------- vendors
 
 
+def hicks_hardware(connection: Connection) -> str:
+    """The id of a vendor every seeded sandbox company has."""
+    found = qbo_client_for(connection).query("SELECT * FROM Vendor WHERE DisplayName = 'Hicks Hardware'")
+    return str(found["Vendor"][0]["Id"])
+
 def test_given_an_unlinked_supplier_when_the_admin_names_a_quickbooks_vendor_then_it_is_linked_by_hand(
     connected: Connection, client_for, admin: User, supplier: Supplier
 ) -> None:
     client = client_for(admin)
     assert "Not linked yet (created in QuickBooks when first needed)" in text(client.get("/integrations/"))
-    vendor = qbo_client_for(connected).query("SELECT * FROM Vendor WHERE DisplayName = 'Hicks Hardware'")["Vendor"][0]
+    vendor_id = hicks_hardware(connected)
 
-    response = client.post("/integrations/vendors/", {"supplier": supplier.pk, "vendor_id": vendor["Id"]}, follow=True)
+    response = client.post("/integrations/vendors/", {"supplier": supplier.pk, "vendor_id": vendor_id}, follow=True)
 
     assert f"{supplier.name} is now linked to the QuickBooks vendor “Hicks Hardware”." in flashed(response)
     link = VendorLink.objects.get(supplier=supplier)
-    assert (link.qbo_id, link.how, link.realm_id) == (vendor["Id"], "by hand", connected.realm_id)
+    assert (link.qbo_id, link.how, link.realm_id) == (vendor_id, "by hand", connected.realm_id)
     assert "by hand" in text(response)
+
+
+def test_given_a_vendor_linked_to_another_supplier_when_mapped_again_then_it_is_refused(
+    connected: Connection, client_for, admin: User, creator: User, supplier: Supplier
+) -> None:
+    other = supplier_create(actor=creator, data=SupplierData(name="Ink Ltd", currency="USD"))
+    vendor_id = hicks_hardware(connected)
+    client = client_for(admin)
+    client.post("/integrations/vendors/", {"supplier": supplier.pk, "vendor_id": vendor_id})
+    assert VendorLink.objects.filter(supplier=supplier, qbo_id=vendor_id).exists()
+
+    response = client.post("/integrations/vendors/", {"supplier": other.pk, "vendor_id": vendor_id}, follow=True)
+
+    assert any(f"is already linked to {supplier.name}" in m for m in flashed(response))
+    assert not VendorLink.objects.filter(supplier=other).exists()
 
 
 def test_given_a_vendor_id_quickbooks_does_not_have_when_mapped_then_the_admin_is_told_and_nothing_links(
