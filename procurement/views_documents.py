@@ -29,7 +29,6 @@ from procuresync.errors import DomainError, RoleRequired
 from procuresync.web import error_text, is_partial, page, paginate
 from quickbooks import selectors as qbo_selectors
 from quickbooks.models import SyncStatus
-from quickbooks.services import closed_books_warning
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def render_document_detail(
         "can_edit": allowed(user, Permission.DOCUMENT_EDIT) and document.status not in workflow.FINAL_STATUSES,
         "notes_only": document.status in workflow.NOTES_ONLY_STATUSES,
         "qbo": qbo_selectors.document_panel(user, document),
-        "closed_books_warning": closed_books_warning(document),
+        "closed_books_warning": qbo_selectors.closed_books_notice(document),
     }
     if document.is_invoice:
         paid = paid_amount(document)

@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.roles import Action, allowed, require
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
+from quickbooks.services import closed_books_warning
 from quickbooks.sync_records import SENDABLE
 
 AP_ACCOUNT_TYPE = "Accounts Payable"  # QBO's AccountType of A/P accounts, kept as ListOption.detail
@@ -161,3 +162,23 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
         elif status != SyncStatus.QUEUED:
             label = "Send to QuickBooks"
     return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label)
+
+
+_SETTLED = frozenset({SyncStatus.SENT, SyncStatus.HISTORICAL, SyncStatus.INTERNAL})
+
+
+def closed_books_notice(document: Document) -> str | None:
+    """``closed_books_warning`` when it matters: the document still has to reach QuickBooks.
+
+    An invoice sent before the books were closed is the normal state of a closed period; warning on
+    it would teach people to ignore the warning. Drafts, pending and in-revision documents will be
+    sent on approval, and queued or failed ones are on their way, so those are warned about.
+    """
+    message = closed_books_warning(document)
+    if message is None or document.status == Status.REJECTED:
+        return None
+    sync = sync_of(document)
+    on_its_way = document.status in {Status.DRAFT, Status.PENDING, Status.IN_REVISION}
+    if sync is not None and sync.status in _SETTLED and not on_its_way:
+        return None
+    return message

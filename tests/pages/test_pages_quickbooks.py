@@ -379,6 +379,16 @@ def test_given_books_closed_before_the_invoice_date_when_its_page_opens_then_the
     assert 'id="closed-books"' not in text(client_for(creator).get(f"/invoices/{draft_invoice.pk}/"))
 
 
+def test_given_an_invoice_already_in_quickbooks_when_its_period_is_closed_then_its_page_does_not_warn(
+    qbo: RunningEmulator, connected: Connection, approved_after_connecting: Document, client_for, creator: User
+) -> None:
+    DocumentSync.objects.filter(document=approved_after_connecting).update(status=SyncStatus.SENT, qbo_id="77")
+    close_books(qbo, connected, "2026-11-30")
+    body = text(client_for(creator).get(f"/invoices/{approved_after_connecting.pk}/"))
+    assert 'id="closed-books"' not in body
+    assert "77" in body  # the QuickBooks id
+
+
 # ------------------------------------------------------------------------- lists of documents
 
 
