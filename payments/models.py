@@ -1,4 +1,4 @@
-"""Payments of approved invoices: recorded here by hand, or (later) imported from QuickBooks."""
+"""Payments of approved invoices: recorded here by hand, or imported from QuickBooks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ class Method(models.TextChoices):
 class Source(models.TextChoices):
     RECORDED_HERE = "recorded_here", "Recorded here"
     QUICKBOOKS = "quickbooks", "QuickBooks"
+
+
+class Via(models.TextChoices):
+    """How the payment reached procuresync (QuickBooks payments arrive three ways)."""
+
+    RECORDED_HERE = "recorded_here", "Recorded here"
+    WEBHOOK = "webhook", "QuickBooks webhook"
+    CATCH_UP = "catch_up", "QuickBooks catch-up"
+    IMPORT = "import", "QuickBooks import"
 
 
 class PaymentStatus(models.TextChoices):
@@ -44,10 +53,23 @@ class Payment(models.Model):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    via = models.CharField(max_length=20, choices=Via.choices, default=Via.RECORDED_HERE)
+    # A payment imported from QuickBooks: the company (realm), the BillPayment id, and which part of
+    # it (bill id, cash or which vendor credit) — the key that makes importing twice count once.
+    qbo_realm_id = models.CharField(max_length=40, blank=True)
+    qbo_txn_id = models.CharField(max_length=40, blank=True)
+    qbo_line_key = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-paid_on", "-id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["qbo_realm_id", "qbo_txn_id", "qbo_line_key"],
+                condition=~models.Q(qbo_txn_id=""),
+                name="payment_qbo_line_unique",
+            ),
+        ]
         indexes = [models.Index(fields=["company", "-paid_on"]), models.Index(fields=["invoice", "status"])]
 
     def __str__(self) -> str:

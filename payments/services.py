@@ -1,12 +1,14 @@
 """Recording and cancelling payments, and the invoice status that follows from them.
 
 Payments recorded or cancelled here are never sent to QuickBooks (the seed's rule); they only
-change the invoice's status here.
+change the invoice's status here. Payments from QuickBooks come in through ``qbo_payments_apply``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -113,3 +115,147 @@ def payment_cancel(*, actor: User, payment: Payment, reason: str = "") -> Paymen
             invoice=invoice, actor=actor, comment=f"Payment of {payment.amount} on {payment.paid_on} cancelled"
         )
     return payment
+
+
+# ---------------------------------------------------------------- payments imported from QuickBooks
+
+
+@dataclass(frozen=True)
+class ImportedPart:
+    """One part of a QuickBooks bill payment that pays one of our invoices (cash or a supplier credit)."""
+
+    invoice_id: int
+    line_key: str
+    amount: Decimal
+    paid_on: dt.date
+    method: str
+    reference: str
+
+
+@dataclass
+class ImportOutcome:
+    new: int = 0  # parts recorded for the first time
+    updated: int = 0  # parts whose amount, date or method changed in QuickBooks
+    unchanged: int = 0
+    cancelled: int = 0
+    known_txns: int = 0  # bill payments that changed nothing here
+
+    def add(self, other: ImportOutcome) -> None:
+        for name in ("new", "updated", "unchanged", "cancelled", "known_txns"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def qbo_payments_apply(
+    *,
+    realm_id: str,
+    txns: dict[str, list[ImportedPart]],
+    via: str,
+    reason_gone: dict[str, str] | None = None,
+    source: Callable[[str], str],
+) -> ImportOutcome:
+    """Make the payments here match QuickBooks bill payments ``txns`` (txn id → its parts now).
+
+    The system path for QuickBooks: no actor and no over-payment check (QBO is the book of record);
+    nothing is ever sent back. Keyed by (realm, txn id, line key), so applying the same state twice
+    changes nothing. Parts no longer present (edited, voided, deleted: an empty list) are cancelled;
+    ``reason_gone`` names why per txn. A part a person cancelled here stays cancelled.
+    """
+    outcome = ImportOutcome()
+    if not txns:
+        return outcome
+    reasons = reason_gone or {}
+    now = timezone.now()
+    with transaction.atomic():
+        existing: dict[tuple[str, str], Payment] = {
+            (p.qbo_txn_id, p.qbo_line_key): p
+            for p in Payment.objects.filter(qbo_realm_id=realm_id, qbo_txn_id__in=list(txns))
+        }
+        invoice_ids = {part.invoice_id for parts in txns.values() for part in parts}
+        invoice_ids |= {p.invoice_id for p in existing.values()}
+        invoices = {d.pk: d for d in Document.objects.select_for_update().filter(pk__in=invoice_ids)}
+        create: list[Payment] = []
+        change: list[Payment] = []
+        touched: dict[int, str] = {}  # invoice id → txn id that changed it
+        for txn_id, parts in txns.items():
+            changed_before = len(create) + len(change)
+            wanted = {part.line_key: part for part in parts}
+            for (tid, key), gone in existing.items():
+                if tid != txn_id or key in wanted or gone.status == PaymentStatus.CANCELLED:
+                    continue
+                gone.status = PaymentStatus.CANCELLED
+                gone.cancelled_at = now
+                gone.cancel_reason = reasons.get(txn_id, "Removed from the bill payment in QuickBooks")[:200]
+                change.append(gone)
+                outcome.cancelled += 1
+                touched[gone.invoice_id] = txn_id
+            for key, part in wanted.items():
+                invoice = invoices.get(part.invoice_id)
+                if invoice is None:
+                    continue
+                payment = existing.get((txn_id, key))
+                if payment is None:
+                    create.append(
+                        Payment(
+                            company_id=invoice.company_id,
+                            invoice_id=invoice.pk,
+                            amount=part.amount,
+                            paid_on=part.paid_on,
+                            method=part.method,
+                            source=Source.QUICKBOOKS,
+                            via=via,
+                            reference=part.reference[:100],
+                            qbo_realm_id=realm_id,
+                            qbo_txn_id=txn_id,
+                            qbo_line_key=key,
+                        )
+                    )
+                    outcome.new += 1
+                    touched[invoice.pk] = txn_id
+                    continue
+                # Cancelled by QuickBooks earlier and back now (an edit): active again. Cancelled by
+                # a person here: their decision stands.
+                revive = payment.status == PaymentStatus.CANCELLED and payment.cancelled_by_id is None
+                if payment.status == PaymentStatus.CANCELLED and not revive:
+                    outcome.unchanged += 1
+                    continue
+                same = (payment.amount, payment.paid_on, payment.method) == (part.amount, part.paid_on, part.method)
+                if same and not revive:
+                    outcome.unchanged += 1
+                    continue
+                payment.amount, payment.paid_on, payment.method = part.amount, part.paid_on, part.method
+                payment.status, payment.cancelled_at, payment.cancel_reason = PaymentStatus.ACTIVE, None, ""
+                change.append(payment)
+                outcome.updated += 1
+                touched[payment.invoice_id] = txn_id
+            if len(create) + len(change) == changed_before:
+                outcome.known_txns += 1
+        Payment.objects.bulk_create(create, batch_size=500)
+        Payment.objects.bulk_update(
+            change, ["amount", "paid_on", "method", "status", "cancelled_at", "cancel_reason"], batch_size=500
+        )
+        _refresh_many(invoices, touched, source)
+    return outcome
+
+
+def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source: Callable[[str], str]) -> None:
+    """Recompute the status of each touched invoice with one sum query for all of them."""
+    if not touched:
+        return
+    sums = dict(
+        Payment.objects.filter(invoice_id__in=list(touched), status=PaymentStatus.ACTIVE)
+        .values_list("invoice_id")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_id", "s")
+    )
+    for invoice_id, txn_id in touched.items():
+        invoice = invoices[invoice_id]
+        if invoice.status not in workflow.PAYABLE_STATUSES:
+            continue  # a revised or cancelled invoice keeps its status; the payment is still listed
+        status = payment_status_for(total=invoice.total, paid=sums.get(invoice_id) or Decimal("0"))
+        document_set_payment_status(
+            document=invoice,
+            status=status,
+            actor=None,
+            source=source(txn_id),
+            comment=f"Paid {sums.get(invoice_id) or 0} of {invoice.total} {invoice.currency}",
+        )

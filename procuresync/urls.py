@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from quickbooks.webhooks import webhook_endpoint
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -12,4 +14,5 @@ urlpatterns = [
     path("", include("procurement.urls")),
     path("payments/", include("payments.urls")),
     path("integrations/", include("quickbooks.urls")),
+    path("quickbooks/webhooks", webhook_endpoint, name="qbo-webhooks"),  # CSRF-exempt, signature-checked
 ]

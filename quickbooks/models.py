@@ -167,3 +167,6 @@ class SyncAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+
+from quickbooks.models_payments import *  # noqa: E402, F403  (the payments import models)

@@ -12,7 +12,7 @@ import threading
 
 from django.db import close_old_connections
 
-from quickbooks import outbox
+from quickbooks import catchup, outbox
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 15.0
@@ -24,6 +24,7 @@ def tick() -> None:
         sent = outbox.sweep()
         if sent:
             log.info("Outbox sweeper re-sent %d row(s)", sent)
+        catchup.catch_up_due()
     finally:
         close_old_connections()
 

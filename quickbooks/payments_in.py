@@ -1,0 +1,154 @@
+"""QuickBooks bill payments → payments here: the one mapping, fed by webhooks, catch-up and import.
+
+A BillPayment line linked to a Bill one of our invoices was exported as pays that invoice. Supplier
+credits applied in the same BillPayment (VendorCredit lines) are spread over its bills in line
+order, and each bill gets a cash part and a credit part, so the two add up to what QuickBooks
+applied to the bill. The mapping table is in docs/payments-mapping.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from payments.models import Method
+from payments.services import ImportedPart, ImportOutcome, qbo_payments_apply
+from quickbooks.config import qbo_config
+from quickbooks.models import Connection, DocumentSync
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+PRINTED = {"NeedToPrint", "PrintComplete"}
+VIA_LABEL = {"webhook": "webhook", "catch_up": "catch-up", "import": "import"}
+
+
+def method_of(bill_payment: dict[str, Any]) -> str:
+    """PayType CreditCard → card; a cheque to print → cheque; otherwise a bank bill payment (QBO
+    records bank transfers and ACH as Check with nothing to print)."""
+    if bill_payment.get("PayType") == "CreditCard":
+        return Method.CARD
+    print_status = (bill_payment.get("CheckPayment") or {}).get("PrintStatus")
+    return Method.CHEQUE if print_status in PRINTED else Method.BILL_PAYMENT
+
+
+def _amount(value: object) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _links(line: dict[str, Any], txn_type: str) -> list[str]:
+    return [str(t.get("TxnId")) for t in line.get("LinkedTxn") or [] if t.get("TxnType") == txn_type]
+
+
+def bill_amounts(bill_payment: dict[str, Any]) -> tuple[dict[str, Decimal], list[tuple[str, Decimal]]]:
+    """(bill id → amount applied, in line order; [(vendor credit id, amount)]). A voided payment has no lines."""
+    bills: dict[str, Decimal] = {}
+    credits: list[tuple[str, Decimal]] = []
+    for line in bill_payment.get("Line") or []:
+        amount = _amount(line.get("Amount"))
+        for bill_id in _links(line, "Bill"):
+            bills[bill_id] = bills.get(bill_id, Decimal("0")) + amount
+        for credit_id in _links(line, "VendorCredit"):
+            credits.append((credit_id, amount))
+    return bills, credits
+
+
+def parts_of(bill_payment: dict[str, Any], invoice_of_bill: dict[str, int]) -> tuple[list[ImportedPart], int]:
+    """The parts paying our invoices, and how many bill lines are not linked to our invoices."""
+    bills, credits = bill_amounts(bill_payment)
+    method = method_of(bill_payment)
+    paid_on = dt.date.fromisoformat(str(bill_payment.get("TxnDate"))[:10])
+    reference = f"QuickBooks bill payment {bill_payment.get('DocNumber') or bill_payment.get('Id')}"
+    credit_left = list(credits)
+    parts: list[ImportedPart] = []
+    unlinked = 0
+    for bill_id, applied in bills.items():
+        # Credits go to the bills in line order, whether or not the bill is ours, as QBO applies them.
+        from_credit: list[tuple[str, Decimal]] = []
+        need = applied
+        while need > 0 and credit_left:
+            credit_id, available = credit_left[0]
+            take = min(need, available)
+            from_credit.append((credit_id, take))
+            need -= take
+            if take == available:
+                credit_left.pop(0)
+            else:
+                credit_left[0] = (credit_id, available - take)
+        invoice_id = invoice_of_bill.get(bill_id)
+        if invoice_id is None:
+            unlinked += 1
+            continue
+        if need > 0:
+            parts.append(ImportedPart(invoice_id, f"bill:{bill_id}:cash", need, paid_on, method, reference))
+        for credit_id, take in from_credit:
+            if take > 0:
+                key = f"bill:{bill_id}:credit:{credit_id}"
+                parts.append(ImportedPart(invoice_id, key, take, paid_on, Method.SUPPLIER_CREDIT, reference))
+    return parts, unlinked
+
+
+def is_deleted(obj: dict[str, Any]) -> bool:
+    return str(obj.get("status", "")).lower() == "deleted"
+
+
+@dataclass
+class FeedResult:
+    bill_payments: int = 0
+    unlinked: int = 0
+    outcome: ImportOutcome = field(default_factory=ImportOutcome)
+
+
+def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via: str) -> FeedResult:
+    """Apply BillPayments as QuickBooks has them now (full objects, or CDC's deleted form)."""
+    items = list(bill_payments)
+    result = FeedResult(bill_payments=len(items))
+    if not items:
+        return result
+    realm = connection.realm_id
+    bill_ids = {bill_id for bp in items if not is_deleted(bp) for bill_id in bill_amounts(bp)[0]}
+    invoice_of_bill = dict(
+        DocumentSync.objects.filter(
+            realm_id=realm, qbo_entity="Bill", qbo_id__in=list(bill_ids), company_id=connection.company_id
+        ).values_list("qbo_id", "document_id")
+    )
+    txns: dict[str, list[ImportedPart]] = {}
+    reasons: dict[str, str] = {}
+    for bp in items:
+        txn_id = str(bp.get("Id"))
+        if is_deleted(bp):
+            txns[txn_id], reasons[txn_id] = [], "Bill payment deleted in QuickBooks"
+            continue
+        parts, unlinked = parts_of(bp, invoice_of_bill)
+        result.unlinked += unlinked
+        txns[txn_id] = parts
+        if not bp.get("Line") and "voided" in str(bp.get("PrivateNote", "")).lower():
+            reasons[txn_id] = "Bill payment voided in QuickBooks"
+    label = VIA_LABEL.get(via, via)
+    result.outcome = qbo_payments_apply(
+        realm_id=realm,
+        txns=txns,
+        via=via,
+        reason_gone=reasons,
+        source=lambda txn_id: f"QuickBooks bill payment {txn_id} ({label})",
+    )
+    return result
+
+
+def deleted(txn_id: str) -> dict[str, Any]:
+    """CDC's form of a deleted object, for deletions learnt another way (webhook, 610 on read)."""
+    return {"Id": txn_id, "status": "Deleted", "domain": "QBO"}
+
+
+def qbo_link(txn_id: str) -> str:
+    """Where a person sees the bill payment: QuickBooks' own page, or the emulator's console."""
+    base = qbo_config().api_base_url
+    if "sandbox" in base and "intuit.com" in base:
+        return f"https://app.sandbox.qbo.intuit.com/app/billpayment?txnId={txn_id}"
+    if "intuit.com" in base:
+        return f"https://app.qbo.intuit.com/app/billpayment?txnId={txn_id}"
+    return base.removesuffix("/").removesuffix("/v3") + "/_emulator/console"
