@@ -148,7 +148,8 @@ DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", "")
 if DRAMATIQ_BROKER_URL.startswith("redis://"):
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": DRAMATIQ_BROKER_URL},
+        # The namespace keeps several installations (or parallel test runs) on one Redis apart.
+        "OPTIONS": {"url": DRAMATIQ_BROKER_URL, "namespace": env_str("DRAMATIQ_NAMESPACE", "procuresync")},
         "MIDDLEWARE": [
             "dramatiq.middleware.AgeLimit",
             "dramatiq.middleware.TimeLimit",
@@ -192,7 +193,7 @@ QBO_AUTH_URL = env_str("QBO_AUTH_URL", "https://appcenter.intuit.com/connect/oau
 QBO_TOKEN_URL = env_str("QBO_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
 QBO_REVOKE_URL = env_str("QBO_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
 QBO_CREDENTIALS_FILE = env_str("QBO_CREDENTIALS_FILE", str(VAR_DIR / "emulator-credentials.json"))
-QBO_HTTP_TIMEOUT = float(env_int("QBO_HTTP_TIMEOUT", 30))
+QBO_HTTP_TIMEOUT = float(env_str("QBO_HTTP_TIMEOUT", "30"))
 # Per company: Intuit allows 500 requests a minute and 10 at once; stay a little below both.
 QBO_REQUESTS_PER_MINUTE = env_int("QBO_REQUESTS_PER_MINUTE", 480)
 QBO_CONCURRENCY = env_int("QBO_CONCURRENCY", 8)

@@ -86,7 +86,10 @@ def connection_disconnect(*, actor: User) -> Connection:
     connection.status = ConnectionStatus.NOT_CONNECTED
     connection.access_token = connection.refresh_token = ""
     connection.access_expires_at = None
-    connection.save(update_fields=["status", "access_token", "refresh_token", "access_expires_at"])
+    connection.oauth_state = connection.last_error = ""
+    connection.save(
+        update_fields=["status", "access_token", "refresh_token", "access_expires_at", "oauth_state", "last_error"]
+    )
     return connection
 
 
@@ -141,8 +144,8 @@ def connection_update_settings(
     if document_kind not in DocumentKind.values:
         errors["document_kind"] = ["Choose Purchase Orders or Invoices."]
     options = ListOption.objects.filter(company_id=actor.tenant_id, kind=ListKind.ACCOUNT)
-    if default_ap_account_id and not options.filter(pk=default_ap_account_id).exists():
-        errors["default_ap_account"] = ["Choose an account imported from QuickBooks."]
+    if default_ap_account_id and not options.filter(pk=default_ap_account_id, detail="Accounts Payable").exists():
+        errors["default_ap_account"] = ["Choose an Accounts Payable account imported from QuickBooks."]
     if default_expense_account_id and not options.filter(pk=default_expense_account_id).exists():
         errors["default_expense_account"] = ["Choose an account imported from QuickBooks."]
     if location_field_id and not CustomField.objects.filter(company_id=actor.tenant_id, pk=location_field_id).exists():

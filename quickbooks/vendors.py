@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from procurement.models import Supplier
+from procuresync.errors import ValidationFailed
 from quickbooks.client import QboClient
 from quickbooks.errors import Kind, QboError
 from quickbooks.models import Connection, VendorLink
@@ -86,6 +87,18 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
 
 
 def vendor_map_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:
+    taken = (
+        VendorLink.objects.filter(realm_id=connection.realm_id, qbo_id=str(vendor["Id"]))
+        .exclude(supplier=supplier)
+        .select_related("supplier")
+        .first()
+    )
+    if taken is not None:
+        raise ValidationFailed(
+            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor['Id'])}” is already linked to "
+            f"{taken.supplier.name}.",
+            field="vendor",
+        )
     return _link(supplier, connection.realm_id, vendor, "by hand")
 
 

@@ -7,14 +7,21 @@ Dramatiq worker threads (Stub broker), so tests use ``transactional_db`` and wai
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import dramatiq
 import httpx
 import pytest
+from django.utils import timezone
 from dramatiq.brokers.stub import StubBroker
 
 from accounts.models import User
@@ -26,6 +33,7 @@ from quickbooks.models import Connection
 from quickbooks.services import connection_complete, connection_start, connection_update_settings, lists_import
 
 REDIRECT_URI = "http://localhost/integrations/callback/"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +59,93 @@ def qbo_settings(settings: Any, emulator: RunningEmulator) -> RunningEmulator:
     return emulator
 
 
+WORKER_PROCESSES = int(os.environ.get("PROCURESYNC_TEST_WORKER_PROCESSES", "0"))
+
+
+def _worker_env() -> dict[str, str]:
+    """The environment a separate worker process needs to act on this test's database and emulator."""
+    from django.conf import settings as django_settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    names = (
+        "QBO_CLIENT_ID",
+        "QBO_CLIENT_SECRET",
+        "QBO_WEBHOOK_VERIFIER_TOKEN",
+        "QBO_API_BASE_URL",
+        "QBO_AUTH_URL",
+        "QBO_TOKEN_URL",
+        "QBO_REVOKE_URL",
+        "QBO_RETRY_SCALE",
+        "QBO_HTTP_TIMEOUT",
+    )
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0"}
+    env.update({name: str(getattr(django_settings, name)) for name in names})
+    return env
+
+
 @pytest.fixture
-def worker(transactional_db: None) -> Iterator[dramatiq.Worker]:
+def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[Any]:
+    """Dramatiq workers for the test: threads in this process (embedded mode), or, with
+    PROCURESYNC_TEST_WORKER_PROCESSES=N and a Redis broker, N separate `rundramatiq` processes
+    (the scaled-out mode). Tests that reach into the worker (pause it, patch code) stay in-process."""
     broker = dramatiq.get_broker()
-    assert isinstance(broker, StubBroker)
     broker.flush_all()
-    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=4)
-    worker.start()
-    yield worker
-    worker.stop()
+    separate = WORKER_PROCESSES and not isinstance(broker, StubBroker)
+    if separate and request.node.get_closest_marker("in_process_worker") is None:
+        env = _worker_env()
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            for _ in range(WORKER_PROCESSES)
+        ]
+        yield processes
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+    else:
+        thread_worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=4)
+        thread_worker.start()
+        yield thread_worker
+        thread_worker.stop()
     broker.flush_all()
 
 
-def settle(timeout_ms: int = 30_000) -> None:
+def settle(timeout: float = 60.0) -> None:
     """Wait until every queued delivery (including delayed retries) has run."""
+    from quickbooks.models import OutboxItem, OutboxState
+
     broker = dramatiq.get_broker()
-    assert isinstance(broker, StubBroker)
-    broker.join("quickbooks", timeout=timeout_ms)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if isinstance(broker, StubBroker):
+            broker.join("quickbooks", timeout=int(timeout * 1000))
+        busy = OutboxItem.objects.filter(
+            state__in=[OutboxState.IN_FLIGHT, OutboxState.PENDING],
+            not_before__lte=timezone.now() + dt.timedelta(seconds=5),
+        ).exclude(last_error__startswith="Waiting for QuickBooks to be reconnected")
+        if not busy.exists():
+            if isinstance(broker, StubBroker):
+                return
+            time.sleep(0.2)  # let a worker's just-received message finish its bookkeeping
+            if not busy.exists():
+                return
+        time.sleep(0.05)
+    raise AssertionError("QuickBooks deliveries did not settle in time")
 
 
 @dataclass

@@ -89,6 +89,7 @@ def test_given_every_answer_is_lost_until_the_delivery_gives_up_then_the_next_on
     assert len(bills_numbered(qbo, "F-1")) == 1
 
 
+@pytest.mark.in_process_worker
 def test_given_a_timeout_after_commit_then_the_retry_is_replayed_not_duplicated(
     qbo, creator, approver, supplier, settings
 ):
@@ -101,6 +102,7 @@ def test_given_a_timeout_after_commit_then_the_retry_is_replayed_not_duplicated(
     assert len(bills_numbered(qbo, "F-1")) == 1
 
 
+@pytest.mark.in_process_worker
 def test_given_a_stale_sync_token_then_the_revision_is_re_read_and_applied_once(
     qbo, creator, approver, supplier, monkeypatch
 ):

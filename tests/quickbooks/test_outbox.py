@@ -3,6 +3,7 @@
 import datetime as dt
 
 import dramatiq
+import pytest
 from django.utils import timezone
 
 from procurement import workflow
@@ -25,7 +26,6 @@ def approved(creator, approver, supplier, code):
 def test_given_the_message_is_lost_then_the_sweeper_sends_the_bill(qbo, creator, approver, supplier, monkeypatch):
     monkeypatch.setattr(outbox, "dispatch", lambda ids, delay=None: None)  # the broker drops it
     invoice = approved(creator, approver, supplier, "LOST-1")
-    settle()
     assert sync_of(invoice).status == SyncStatus.QUEUED
     monkeypatch.undo()
     OutboxItem.objects.update(dispatched_at=None)
@@ -34,6 +34,7 @@ def test_given_the_message_is_lost_then_the_sweeper_sends_the_bill(qbo, creator,
     assert sync_of(invoice).status == SyncStatus.SENT
 
 
+@pytest.mark.in_process_worker
 def test_given_a_worker_crashed_mid_delivery_then_its_claim_expires_and_the_bill_is_sent_once(
     qbo, creator, approver, supplier, worker
 ):
@@ -52,6 +53,7 @@ def test_given_a_worker_crashed_mid_delivery_then_its_claim_expires_and_the_bill
     assert qbo.query("SELECT COUNT(*) FROM Bill WHERE DocNumber = 'CRASH-1'")["totalCount"] == 1
 
 
+@pytest.mark.in_process_worker
 def test_given_two_changes_before_delivery_then_one_pending_row_carries_them(
     qbo, creator, approver, supplier, worker
 ):
