@@ -66,12 +66,14 @@ def deliver_batch(
     try:
         answers = client.batch(request, request_id=batch_id)
     except QboError as exc:
-        for item, document, sync, _, _ in batch:
+        for position, (item, document, sync, _, _) in enumerate(batch):
             sync.create_uncertain = True
-            record_attempt(item, document, started, clock, client.calls - calls, "batch create", exc=exc)
+            spent = client.calls - calls if position == 0 else 0
+            record_attempt(item, document, started, clock, spent, "batch create", exc=exc)
             after_error(connection, client, item, document, sync, exc)
         return rest
-    for item, document, sync, entity, _ in batch:
+    for position, (item, document, sync, entity, _) in enumerate(batch):
+        calls = 1 if position == 0 else 0  # the one batch request is counted once, on its first row
         answer = answers.get(item.id.hex, {})
         error = batch_item_error(answer)
         if entity in answer:
@@ -80,16 +82,16 @@ def deliver_batch(
             try:
                 uploaded = upload_pending(client=client, document=document, sync=sync)
             except QboError as exc:
-                record_attempt(item, document, started, clock, 1, "upload attachments", exc=exc)
+                record_attempt(item, document, started, clock, calls, "upload attachments", exc=exc)
                 after_error(connection, client, item, document, sync, exc)
                 continue
             if uploaded:
                 outcome.operation += f" + {uploaded} attachment(s)"
-            record_attempt(item, document, started, clock, 1, outcome.operation, outcome=outcome)
+            record_attempt(item, document, started, clock, calls + uploaded, outcome.operation, outcome=outcome)
             outbox.finish(item)
         else:
             error = error or QboError(Kind.TRANSIENT, "QuickBooks gave no answer for this item of the batch.")
-            record_attempt(item, document, started, clock, 1, f"batch create {entity}", exc=error)
+            record_attempt(item, document, started, clock, calls, f"batch create {entity}", exc=error)
             after_error(connection, client, item, document, sync, error)
     connection.last_sync_at = timezone.now()
     connection.save(update_fields=["last_sync_at"])
