@@ -49,3 +49,27 @@ class PaymentFilterForm(forms.Form):
             "method": c.get("method", ""),
             "status": c.get("status", ""),
         }
+
+
+class PaymentImportForm(forms.Form):
+    """The date range of an import from QuickBooks (the range rules are the service's)."""
+
+    date_from = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the first day as a date, e.g. 2026-11-01.",
+                        "required": "Enter the first day of the range."},
+    )
+    date_to = forms.DateField(
+        label="To", widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the last day as a date, e.g. 2026-11-30.",
+                        "required": "Enter the last day of the range."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("prefix", "import")
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def initial_range(cls) -> PaymentImportForm:
+        today = timezone.localdate()
+        return cls(initial={"date_from": today.replace(day=1), "date_to": today})

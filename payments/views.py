@@ -11,21 +11,55 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Action
 from payments import selectors, services
-from payments.forms import PaymentFilterForm, PaymentForm
+from payments.forms import PaymentFilterForm, PaymentForm, PaymentImportForm
 from procurement.models import DocumentKind
 from procurement.selectors import document_get
 from procurement.views_documents import render_document_detail
 from procuresync.errors import DomainError
 from procuresync.web import apply_errors, error_text, is_partial, page, paginate
+from quickbooks import payments_import
+from quickbooks.payments_in import qbo_link
 
 
 @page(Action.PAYMENT_VIEW)
-def payment_list(request: HttpRequest) -> HttpResponse:
+def payment_list(request: HttpRequest, import_form: PaymentImportForm | None = None, status: int = 200) -> HttpResponse:
     form = PaymentFilterForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
     payments = selectors.payment_list(user=request.user, **form.filters())  # type: ignore[arg-type]
-    context = {"form": form, "page_obj": paginate(request, payments)}
-    template = "payments/_payment_table.html" if is_partial(request) else "payments/payment_list.html"
-    return render(request, template, context)
+    page_obj = paginate(request, payments)
+    for payment in page_obj:  # where to see it in QuickBooks (or the emulator's console)
+        payment.qbo_url = qbo_link(payment.qbo_txn_id) if payment.qbo_txn_id else ""
+    context = {"form": form, "page_obj": page_obj}
+    if is_partial(request):
+        return render(request, "payments/_payment_table.html", context)
+    context.update(
+        import_available=payments_import.import_available(request.user) is not None,  # type: ignore[arg-type]
+        import_form=import_form or PaymentImportForm.initial_range(),
+        run=payments_import.import_latest(request.user),  # type: ignore[arg-type]
+        switch_off=payments_import.SWITCH_OFF,
+    )
+    return render(request, "payments/payment_list.html", context, status=status)
+
+
+@require_POST
+@page(Action.PAYMENT_RECORD)
+def payment_import(request: HttpRequest) -> HttpResponse:
+    """Start a date-range import from QuickBooks; the page then shows its progress."""
+    form = PaymentImportForm(request.POST)
+    if form.is_valid():
+        try:
+            run = payments_import.import_start(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as exc:
+            apply_errors(exc, lambda name: (form, name), fallback=form)
+        else:
+            messages.info(request, f"Importing QuickBooks payments from {run.date_from} to {run.date_to}.")
+            return redirect("payment-list")
+    return payment_list(request, import_form=form, status=400)
+
+
+@page(Action.PAYMENT_VIEW)
+def payment_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    run = payments_import.import_get(user=request.user, run_id=pk)  # type: ignore[arg-type]
+    return render(request, "payments/_import_run.html", {"run": run})
 
 
 @require_POST

@@ -22,7 +22,9 @@ from tests.quickbooks.conftest import Qbo, settle, sync_of
 D = Decimal
 
 
-def exported_invoice(creator: Any, approver: Any, supplier: Any, *, amount: str = "50.00", code: str = "INV-1") -> Document:
+def exported_invoice(
+    creator: Any, approver: Any, supplier: Any, *, amount: str = "50.00", code: str = "INV-1"
+) -> Document:
     """An approved invoice that the export engine has sent to QuickBooks as a Bill."""
     invoice = document_create(
         actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", amount), code=code)
