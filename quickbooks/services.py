@@ -219,7 +219,16 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
         counts[entity] = len(rows)
     counts["vendors matched"] = sum(vendors_match_all(connection=connection, client=client).values())
     connection.lists_imported_at = timezone.now()
-    connection.save(update_fields=["lists_imported_at"])
+    if connection.default_ap_account_id is None:
+        # With a single A/P account there is nothing to choose; Bills need one (QBO's default too).
+        payables = list(
+            ListOption.objects.filter(
+                company_id=actor.tenant_id, kind=ListKind.ACCOUNT, detail="Accounts Payable", is_active=True
+            )[:2]
+        )
+        if len(payables) == 1:
+            connection.default_ap_account = payables[0]
+    connection.save(update_fields=["lists_imported_at", "default_ap_account"])
     return counts
 
 

@@ -231,6 +231,8 @@ def test_given_bad_settings_when_saved_then_they_are_refused_next_to_the_field_a
     expense = ListOption.objects.get(company_id=admin.tenant_id, kind=ListKind.ACCOUNT, name="Office Supplies")
     bad = expense.pk if value == "expense" else value  # an expense account is no A/P account
     body = {"document_kind": DocumentKind.INVOICE, "auto_send": "on", field: bad}
+    connected.refresh_from_db()
+    ap_account_before = connected.default_ap_account_id  # the single A/P account, chosen on import
 
     response = client.post("/integrations/settings/", body)
 
@@ -238,7 +240,8 @@ def test_given_bad_settings_when_saved_then_they_are_refused_next_to_the_field_a
     assert response.context["settings_form"].errors[field]
     assert "The settings were not saved" in text(response)
     connected.refresh_from_db()
-    assert connected.default_ap_account is None and connected.document_kind == DocumentKind.INVOICE
+    assert connected.default_ap_account_id == ap_account_before
+    assert connected.document_kind == DocumentKind.INVOICE
 
 
 # ------------------------------------------------------------------------- vendors
