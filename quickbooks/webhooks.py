@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from quickbooks.models import Connection, ConnectionStatus
 from quickbooks.models_payments import EventState, WebhookEvent
 
 log = logging.getLogger(__name__)
+CLAIM_MAX = 500
 
 # CloudEvents ``type`` verbs (qbo.<entity>.<verb>.v1) → the legacy operation names.
 VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "voided": "Void", "merged": "Merge",
@@ -130,11 +132,19 @@ def process(dedupe_keys: list[str]) -> None:
     """Claim the pending events among ``dedupe_keys`` and apply them, one company at a time."""
     from quickbooks import catchup
 
-    claimed: list[WebhookEvent] = []
-    for event in WebhookEvent.objects.filter(dedupe_key__in=dedupe_keys, state=EventState.PENDING).order_by("id"):
-        won = WebhookEvent.objects.filter(pk=event.pk, state=EventState.PENDING).update(state=EventState.PROCESSING)
-        if won:
-            claimed.append(event)
+    # Take this message's events and whatever else is pending (up to CLAIM_MAX): under a burst one
+    # message then handles many events with one read per company, and the messages behind it find
+    # nothing left. One compare-and-set for the lot: the rows this worker won carry its token.
+    token = f"claimed:{uuid.uuid4()}"
+    pending = WebhookEvent.objects.filter(state=EventState.PENDING)
+    ids = {*pending.filter(dedupe_key__in=dedupe_keys).values_list("pk", flat=True)}
+    ids |= {*pending.order_by("id").values_list("pk", flat=True)[:CLAIM_MAX]}
+    won = WebhookEvent.objects.filter(pk__in=ids, state=EventState.PENDING).update(
+        state=EventState.PROCESSING, outcome=token
+    )
+    if not won:
+        return
+    claimed = list(WebhookEvent.objects.filter(pk__in=ids, outcome=token).order_by("id"))
     by_realm: dict[str, list[WebhookEvent]] = {}
     for event in claimed:
         by_realm.setdefault(event.realm_id, []).append(event)
