@@ -43,6 +43,7 @@ class ListKind(models.TextChoices):
     ITEM = "item", "Product / service"
     TAX_CODE = "tax_code", "Tax code"
     LOCATION = "location", "Location"
+    TERM = "term", "Payment term"
 
 
 class ListOption(models.Model):

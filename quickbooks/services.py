@@ -174,6 +174,7 @@ _LISTS: list[tuple[str, str, str]] = [
     ("Customer", ListKind.CUSTOMER_PROJECT, "FullyQualifiedName"),
     ("Item", ListKind.ITEM, "FullyQualifiedName"),
     ("TaxCode", ListKind.TAX_CODE, "Name"),
+    ("Term", ListKind.TERM, "Name"),
 ]
 
 
@@ -182,6 +183,8 @@ def _detail(entity: str, row: dict[str, Any]) -> str:
         return str(row.get("AccountType", ""))
     if entity == "Item":
         return str(row.get("Type", ""))
+    if entity == "Term" and row.get("DueDays") is not None:
+        return f"{row['DueDays']} days"
     return ""
 
 

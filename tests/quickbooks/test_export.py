@@ -138,3 +138,21 @@ def test_given_purchase_orders_are_chosen_then_pos_go_to_qbo_and_invoices_stay_i
     assert purchase_order["DocNumber"] == po.number
     assert D(str(purchase_order["TotalAmt"])) == po.total
     assert sync_of(invoice).status == SyncStatus.INTERNAL
+
+
+def test_given_the_books_close_after_our_check_then_qbos_own_fault_gives_the_same_message_and_no_retry(
+    qbo, creator, approver, supplier
+):
+    # Our cached closing date says "open"; the accountant closes the books in QBO just now.
+    invoice = document_create(
+        actor=creator, kind="invoice", data=invoice_data(supplier, issue_date=dt.date(2026, 11, 20), code="LATE-1")
+    )
+    qbo.control("PUT", "/closing-date", json={"date": "2026-11-25"})
+    approve(creator, approver, invoice)
+    settle()
+    sync = sync_of(invoice)
+    assert sync.status == SyncStatus.FAILED
+    assert sync.error_code == "closed_period"
+    assert "20 Nov 2026" in sync.error_message and "25 Nov 2026" in sync.error_message
+    attempts = list(invoice.qbo_attempts.values_list("outcome", "fault_code"))
+    assert attempts == [("failed", "6210")], "refused once by QBO, never retried blindly"
