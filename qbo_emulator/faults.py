@@ -1,6 +1,6 @@
 """Every QBO fault the emulator can answer, word for word, in one place.
 
-Wording comes from /work/shared/reference/qbo-api.md §8 and the published samples in
+Wording comes from the team reference qbo-api.md §8 and the published samples in
 qbo-samples/ (fault-stale.json, fault-duplicate-name.json, fault-object-not-found.json).
 Where Intuit publishes no wording, the closest documented text is used and the entry is
 marked UNCONFIRMED, so a reader knows which strings to trust.
