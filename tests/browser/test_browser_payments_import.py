@@ -18,8 +18,14 @@ from django.utils import timezone
 from accounts.models import User
 from procurement.models import Status, Supplier
 from tests.conftest import PASSWORD
-from tests.quickbooks.conftest import emulator, qbo, qbo_settings, worker  # noqa: F401  (fixtures)
+from tests.quickbooks import conftest as quickbooks_fixtures
 from tests.quickbooks.test_payments_in import exported_invoice, pay
+
+# The QuickBooks tests' fixtures (live emulator, worker threads, connected company), used here too.
+emulator = quickbooks_fixtures.emulator
+qbo_settings = quickbooks_fixtures.qbo_settings
+worker = quickbooks_fixtures.worker
+qbo = quickbooks_fixtures.qbo
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
