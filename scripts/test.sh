@@ -14,6 +14,7 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 ./scripts/install.sh --dev
+mkdir -p var
 .venv/bin/ruff check .
 .venv/bin/mypy .
 .venv/bin/python manage.py makemigrations --check --dry-run --verbosity 0 || {
