@@ -79,6 +79,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
     # WAL lets the in-process worker threads write while pages read; a busy timeout instead of
     # "database is locked" when two writers meet.
     DATABASES["default"]["OPTIONS"] = {
