@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -128,13 +129,33 @@ def webhook_endpoint(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- processing (in a worker)
 
 
+_draining = threading.Lock()
+
+
 def process(dedupe_keys: list[str]) -> None:
-    """Claim the pending events among ``dedupe_keys`` and apply them, one company at a time."""
+    """Apply the pending events, this message's first, draining whatever else is pending.
+
+    One thread per process drains at a time; a message arriving meanwhile returns at once, and the
+    drainer looks again after letting go, so no event is left behind. Under a burst this turns
+    hundreds of messages into a few passes (one read per company each) and keeps the web threads of
+    the embedded mode, which share the interpreter, answering Intuit quickly.
+    """
+    while _draining.acquire(blocking=False):
+        try:
+            while _process_batch(dedupe_keys):
+                dedupe_keys = []
+        finally:
+            _draining.release()
+        if not WebhookEvent.objects.filter(state=EventState.PENDING).exists():
+            return
+
+
+def _process_batch(dedupe_keys: list[str]) -> bool:
+    """Claim up to CLAIM_MAX pending events and apply them; False when there was nothing to claim."""
     from quickbooks import catchup
 
-    # Take this message's events and whatever else is pending (up to CLAIM_MAX): under a burst one
-    # message then handles many events with one read per company, and the messages behind it find
-    # nothing left. One compare-and-set for the lot: the rows this worker won carry its token.
+    # One compare-and-set for the lot: the rows this worker won carry its token (another process
+    # may be draining too).
     token = f"claimed:{uuid.uuid4()}"
     pending = WebhookEvent.objects.filter(state=EventState.PENDING)
     ids = {*pending.filter(dedupe_key__in=dedupe_keys).values_list("pk", flat=True)}
@@ -143,7 +164,7 @@ def process(dedupe_keys: list[str]) -> None:
         state=EventState.PROCESSING, outcome=token
     )
     if not won:
-        return
+        return False
     claimed = list(WebhookEvent.objects.filter(pk__in=ids, outcome=token).order_by("id"))
     by_realm: dict[str, list[WebhookEvent]] = {}
     for event in claimed:
@@ -178,6 +199,7 @@ def process(dedupe_keys: list[str]) -> None:
         o = result.outcome
         _finish(wanted, EventState.DONE, f"new {o.new}, updated {o.updated}, cancelled {o.cancelled}, "
                                          f"unchanged {o.unchanged}, not linked {result.unlinked}")
+    return True
 
 
 def _finish(events: list[WebhookEvent], state: str, outcome: str) -> None:
