@@ -59,6 +59,9 @@ class Payment(models.Model):
     qbo_realm_id = models.CharField(max_length=40, blank=True)
     qbo_txn_id = models.CharField(max_length=40, blank=True)
     qbo_line_key = models.CharField(max_length=80, blank=True)
+    # The BillPayment's SyncToken last applied (a deletion counts as the highest), so a read that
+    # was overtaken by a newer one — two workers, a slow webhook — cannot undo it.
+    qbo_version = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-paid_on", "-id"]

@@ -151,6 +151,7 @@ def qbo_payments_apply(
     txns: dict[str, list[ImportedPart]],
     via: str,
     reason_gone: dict[str, str] | None = None,
+    versions: dict[str, int] | None = None,
     source: Callable[[str], str],
 ) -> ImportOutcome:
     """Make the payments here match QuickBooks bill payments ``txns`` (txn id → its parts now).
@@ -159,6 +160,7 @@ def qbo_payments_apply(
     nothing is ever sent back. Keyed by (realm, txn id, line key), so applying the same state twice
     changes nothing. Parts no longer present (edited, voided, deleted: an empty list) are cancelled;
     ``reason_gone`` names why per txn. A part a person cancelled here stays cancelled.
+    ``versions`` (txn id → SyncToken, deletions highest): a state older than one applied is skipped.
     """
     outcome = ImportOutcome()
     if not txns:
@@ -176,11 +178,21 @@ def qbo_payments_apply(
         create: list[Payment] = []
         change: list[Payment] = []
         touched: dict[int, str] = {}  # invoice id → txn id that changed it
+        by_txn: dict[str, list[Payment]] = {}
+        for (tid, _key), row in existing.items():
+            by_txn.setdefault(tid, []).append(row)
         for txn_id, parts in txns.items():
             changed_before = len(create) + len(change)
+            change_start = len(change)
+            version = (versions or {}).get(txn_id)
+            rows = by_txn.get(txn_id, [])
+            applied = max((r.qbo_version for r in rows if r.qbo_version is not None), default=None)
+            if version is not None and applied is not None and applied > version:
+                outcome.known_txns += 1  # an older state than the one already applied
+                continue
             wanted = {part.line_key: part for part in parts}
-            for (tid, key), gone in existing.items():
-                if tid != txn_id or key in wanted or gone.status == PaymentStatus.CANCELLED:
+            for gone in rows:
+                if gone.qbo_line_key in wanted or gone.status == PaymentStatus.CANCELLED:
                     continue
                 gone.status = PaymentStatus.CANCELLED
                 gone.cancelled_at = now
@@ -207,6 +219,7 @@ def qbo_payments_apply(
                             qbo_realm_id=realm_id,
                             qbo_txn_id=txn_id,
                             qbo_line_key=key,
+                            qbo_version=version,
                         )
                     )
                     outcome.new += 1
@@ -229,9 +242,18 @@ def qbo_payments_apply(
                 touched[payment.invoice_id] = txn_id
             if len(create) + len(change) == changed_before:
                 outcome.known_txns += 1
+            if version is not None:
+                changed_ids = {row.pk for row in change[change_start:]}
+                for row in rows:
+                    if row.qbo_version != version:
+                        row.qbo_version = version
+                        if row.pk not in changed_ids:
+                            change.append(row)
         Payment.objects.bulk_create(create, batch_size=500)
         Payment.objects.bulk_update(
-            change, ["amount", "paid_on", "method", "status", "cancelled_at", "cancel_reason"], batch_size=500
+            change,
+            ["amount", "paid_on", "method", "status", "cancelled_at", "cancel_reason", "qbo_version"],
+            batch_size=500,
         )
         _refresh_many(invoices, touched, source)
     return outcome

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 PRINTED = {"NeedToPrint", "PrintComplete"}
+DELETED_VERSION = 2**62  # QBO never reuses an Id: after a deletion no state of it is newer
 VIA_LABEL = {"webhook": "webhook", "catch_up": "catch-up", "import": "import"}
 
 
@@ -118,11 +119,15 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
     )
     txns: dict[str, list[ImportedPart]] = {}
     reasons: dict[str, str] = {}
+    versions: dict[str, int] = {}
     for bp in items:
         txn_id = str(bp.get("Id"))
         if is_deleted(bp):
             txns[txn_id], reasons[txn_id] = [], "Bill payment deleted in QuickBooks"
+            versions[txn_id] = DELETED_VERSION
             continue
+        if str(bp.get("SyncToken", "")).isdigit():
+            versions[txn_id] = int(bp["SyncToken"])
         parts, unlinked = parts_of(bp, invoice_of_bill)
         result.unlinked += unlinked
         txns[txn_id] = parts
@@ -134,6 +139,7 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
         txns=txns,
         via=via,
         reason_gone=reasons,
+        versions=versions,
         source=lambda txn_id: f"QuickBooks bill payment {txn_id} ({label})",
     )
     return result

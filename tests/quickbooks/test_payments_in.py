@@ -202,3 +202,21 @@ def test_given_the_scheduler_ticks_then_a_missed_payment_is_healed_without_any_w
     scheduler.tick()  # too soon for another catch-up
     settle()
     assert PaymentsCursor.objects.get().last_finished_at is not None
+
+
+def test_given_an_older_read_arriving_after_the_void_then_the_void_stands(qbo, creator, approver, supplier):
+    from quickbooks.payments_in import feed
+
+    invoice = exported_invoice(creator, approver, supplier)
+    txn = pay(qbo, (invoice, None))
+    before_void = qbo.api("GET", f"billpayment/{txn}")["BillPayment"]
+    catch_up(qbo)
+    qbo.control("POST", f"/bill-payments/{txn}/void")
+    catch_up(qbo)
+    feed(qbo.connection, [before_void], via="webhook")  # a slow worker's read from before the void
+    assert status_of(invoice) == Status.APPROVED
+    qbo.control("DELETE", f"/bill-payments/{txn}")
+    catch_up(qbo)
+    feed(qbo.connection, [before_void], via="webhook")
+    assert status_of(invoice) == Status.APPROVED
+    assert Payment.objects.get(qbo_txn_id=txn).status == PaymentStatus.CANCELLED
