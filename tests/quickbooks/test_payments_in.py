@@ -220,3 +220,36 @@ def test_given_an_older_read_arriving_after_the_void_then_the_void_stands(qbo, c
     feed(qbo.connection, [before_void], via="webhook")
     assert status_of(invoice) == Status.APPROVED
     assert Payment.objects.get(qbo_txn_id=txn).status == PaymentStatus.CANCELLED
+
+
+def test_given_more_changes_than_one_cdc_answer_holds_then_the_catch_up_repeats_until_all_are_seen(qbo):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    PaymentsCursor.objects.update_or_create(
+        connection=qbo.connection, defaults={"changed_since": timezone.now() - dt.timedelta(minutes=1)}
+    )
+    loaded = qbo.control("POST", "/bulk", json={"bills": 700, "pay_ratio": 1.0})  # 1,400+ changed objects
+    qbo.connection.refresh_from_db()
+    qbo.emulator.control("DELETE", "/requests")
+    result = catchup.catch_up(qbo.connection)
+    assert result.unlinked >= loaded["payments"] == 700  # none are our bills, but every one was seen
+    log = qbo.emulator.control("GET", "/requests", params={"realm": qbo.realm_id, "limit": 50})
+    assert sum(1 for r in log["requests"] if r["path"].endswith("/cdc")) >= 2
+
+
+def test_given_a_cursor_older_than_cdc_allows_then_the_catch_up_queries_by_last_update(
+    qbo, creator, approver, supplier
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    invoice = exported_invoice(creator, approver, supplier)
+    pay(qbo, (invoice, None))
+    old = timezone.now() - dt.timedelta(days=45)
+    PaymentsCursor.objects.update_or_create(connection=qbo.connection, defaults={"changed_since": old})
+    catch_up(qbo)
+    assert status_of(invoice) == Status.PAID
+    assert PaymentsCursor.objects.get().changed_since > timezone.now() - dt.timedelta(minutes=5)
