@@ -35,7 +35,7 @@ def payment_list(request: HttpRequest, import_form: PaymentImportForm | None = N
         import_available=payments_import.import_available(request.user) is not None,  # type: ignore[arg-type]
         import_form=import_form or PaymentImportForm.initial_range(),
         run=payments_import.import_latest(request.user),  # type: ignore[arg-type]
-        switch_off=payments_import.SWITCH_OFF,
+        import_off_reason=payments_import.import_unavailable_reason(request.user),  # type: ignore[arg-type]
     )
     return render(request, "payments/payment_list.html", context, status=status)
 

@@ -32,12 +32,23 @@ SWITCH_OFF = (
 )
 
 
+NOT_CONNECTED = "Your company is not connected to QuickBooks. An Admin can connect it in Integrations."
+
+
 def import_available(user: User) -> Connection | None:
     """The connection when the company is connected and its import switch is on, else None."""
     connection = Connection.objects.filter(company_id=user.tenant_id).first()
     if connection is None or not connection.is_live or not connection.import_payments:
         return None
     return connection
+
+
+def import_unavailable_reason(user: User) -> str:
+    """Why the import button is not offered ("" when it is)."""
+    connection = Connection.objects.filter(company_id=user.tenant_id).first()
+    if connection is None or not connection.is_live:
+        return NOT_CONNECTED
+    return "" if connection.import_payments else SWITCH_OFF
 
 
 def validate_range(date_from: dt.date | None, date_to: dt.date | None, *, today: dt.date) -> dict[str, list[str]]:
@@ -62,7 +73,7 @@ def import_start(*, actor: User, date_from: dt.date | None, date_to: dt.date | N
     require(actor, Action.PAYMENT_RECORD)
     connection = import_available(actor)
     if connection is None:
-        raise TransitionNotAllowed(SWITCH_OFF)
+        raise TransitionNotAllowed(import_unavailable_reason(actor) or SWITCH_OFF)
     errors = validate_range(date_from, date_to, today=timezone.localdate())
     if errors:
         raise ValidationFailed("Choose a valid date range.", fields=errors)

@@ -130,3 +130,10 @@ def test_given_the_service_with_a_bad_range_then_field_messages(qbo, payer):
     with pytest.raises(ValidationFailed) as caught:
         import_start(actor=payer, date_from=None, date_to=timezone.localdate())
     assert "date_from" in caught.value.fields
+
+
+def test_given_no_quickbooks_connection_then_the_page_says_so(payer):
+    page = logged_in(payer).get(reverse("payment-list")).content.decode()
+    assert "not connected to QuickBooks" in page and "Import from QuickBooks</button>" not in page
+    with pytest.raises(TransitionNotAllowed):
+        import_start(actor=payer, **this_month())
