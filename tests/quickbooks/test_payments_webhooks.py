@@ -24,7 +24,7 @@ from quickbooks.models_payments import EventState, WebhookEvent
 from tests.quickbooks.conftest import Qbo, settle
 from tests.quickbooks.test_payments_in import exported_invoice, pay, status_of
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "qbo-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "qbo"  # Intuit's published payloads
 URL = "/quickbooks/webhooks"
 
 
