@@ -18,7 +18,7 @@ from procurement.views_documents import render_document_detail
 from procuresync.errors import DomainError
 from procuresync.web import apply_errors, error_text, is_partial, page, paginate
 from quickbooks import payments_import
-from quickbooks.payments_in import qbo_link
+from quickbooks.payments_in import with_qbo_links
 
 
 @page(Action.PAYMENT_VIEW)
@@ -26,8 +26,7 @@ def payment_list(request: HttpRequest, import_form: PaymentImportForm | None = N
     form = PaymentFilterForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
     payments = selectors.payment_list(user=request.user, **form.filters())  # type: ignore[arg-type]
     page_obj = paginate(request, payments)
-    for payment in page_obj:  # where to see it in QuickBooks (or the emulator's console)
-        payment.qbo_url = qbo_link(payment.qbo_txn_id) if payment.qbo_txn_id else ""
+    with_qbo_links(page_obj)
     context = {"form": form, "page_obj": page_obj}
     if is_partial(request):
         return render(request, "payments/_payment_table.html", context)

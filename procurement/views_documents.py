@@ -29,6 +29,7 @@ from procuresync.errors import DomainError, RoleRequired
 from procuresync.web import error_text, is_partial, page, paginate
 from quickbooks import selectors as qbo_selectors
 from quickbooks.models import SyncStatus
+from quickbooks.payments_in import with_qbo_links
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,9 @@ def render_document_detail(
         outstanding = document.total - paid if document.status in workflow.PAYABLE_STATUSES else None
         context.update(paid=paid, outstanding=outstanding)
         if allowed(user, Permission.PAYMENT_VIEW):
-            context["payments"] = payment_list(user=user, invoice_id=document.pk).select_related("created_by")
+            context["payments"] = with_qbo_links(
+                payment_list(user=user, invoice_id=document.pk).select_related("created_by")
+            )
         if payment_form is not None:  # a refused payment, shown with its reasons
             context["payment_form"] = payment_form
         elif allowed(user, Permission.PAYMENT_RECORD) and outstanding is not None and outstanding > 0:

@@ -201,6 +201,9 @@ QBO_CONCURRENCY = env_int("QBO_CONCURRENCY", 8)
 QBO_BATCHES_PER_MINUTE = env_int("QBO_BATCHES_PER_MINUTE", 38)
 # Multiplies every retry delay; tests set it near zero instead of sleeping.
 QBO_RETRY_SCALE = float(env_str("QBO_RETRY_SCALE", "1"))
+# How often each company's payments are caught up from QuickBooks' change feed (CDC), so a missed
+# webhook heals by itself.
+QBO_PAYMENTS_CATCHUP_MINUTES = float(env_str("QBO_PAYMENTS_CATCHUP_MINUTES", "5"))
 # Where the per-company QuickBooks limits are counted across processes (in memory when empty).
 RATE_LIMIT_REDIS_URL = env_str(
     "RATE_LIMIT_REDIS_URL", DRAMATIQ_BROKER_URL if DRAMATIQ_BROKER_URL.startswith("redis") else ""

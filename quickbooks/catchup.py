@@ -37,7 +37,7 @@ ID_CHUNK = 200
 
 
 def every() -> dt.timedelta:
-    return dt.timedelta(minutes=float(getattr(settings, "QBO_PAYMENTS_CATCHUP_MINUTES", 5)))
+    return dt.timedelta(minutes=float(settings.QBO_PAYMENTS_CATCHUP_MINUTES))
 
 
 def _qbo_time(value: dt.datetime) -> str:

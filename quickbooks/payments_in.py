@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from payments.models import Method
+from payments.models import Method, Payment
 from payments.services import ImportedPart, ImportOutcome, qbo_payments_apply
 from quickbooks.config import qbo_config
 from quickbooks.models import Connection, DocumentSync
@@ -148,6 +148,14 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
 def deleted(txn_id: str) -> dict[str, Any]:
     """CDC's form of a deleted object, for deletions learnt another way (webhook, 610 on read)."""
     return {"Id": txn_id, "status": "Deleted", "domain": "QBO"}
+
+
+def with_qbo_links(payments: Iterable[Payment]) -> list[Payment]:
+    """The payments, each with ``qbo_url``: where to see it in QuickBooks ("" if recorded here)."""
+    rows = list(payments)
+    for payment in rows:
+        payment.qbo_url = qbo_link(payment.qbo_txn_id) if payment.qbo_txn_id else ""  # type: ignore[attr-defined]
+    return rows
 
 
 def qbo_link(txn_id: str) -> str:

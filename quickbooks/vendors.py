@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import IntegrityError, transaction
+
 from procurement.models import Supplier
 from procuresync.errors import ValidationFailed
 from quickbooks.client import QboClient
@@ -24,6 +26,14 @@ def quote(value: str) -> str:
 
 
 def _link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
+    try:
+        with transaction.atomic():
+            return _upsert_link(supplier, realm_id, vendor, how)
+    except IntegrityError:  # a concurrent worker linked the same supplier first
+        return VendorLink.objects.get(supplier=supplier)
+
+
+def _upsert_link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
     link, _ = VendorLink.objects.update_or_create(
         supplier=supplier,
         defaults={
@@ -76,6 +86,13 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
         vendor = client.create("Vendor", payload, request_id=request_id)
     except QboError as exc:
         if exc.kind is Kind.DUPLICATE:
+            # Another worker may have created this very vendor a moment ago (two invoices of a new
+            # supplier sent at once): if the name is a vendor now, it is ours to link.
+            again = client.query(
+                f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
+            ).get("Vendor", [])
+            if again:
+                return _link(supplier, connection.realm_id, again[0], "name").qbo_id
             raise QboError(
                 Kind.DUPLICATE,
                 f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "

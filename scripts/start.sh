@@ -14,6 +14,7 @@ emulator_pid=""
 if [ -d qbo_emulator ]; then
   .venv/bin/python -m qbo_emulator --host 127.0.0.1 --port "$EMULATOR_PORT" \
     --state-file var/emulator.sqlite3 --credentials-file var/emulator-credentials.json \
+    --webhook-url "http://127.0.0.1:$PORT/quickbooks/webhooks" \
     > var/emulator.log 2>&1 &
   emulator_pid=$!
   trap '[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null || true' EXIT INT TERM

@@ -47,7 +47,9 @@ def test_given_a_new_supplier_then_a_vendor_is_created_once_for_all_its_invoices
         )
     settle()
     assert qbo.query("SELECT COUNT(*) FROM Vendor WHERE DisplayName = 'Brand New Supplies'")["totalCount"] == 1
-    assert VendorLink.objects.get(supplier=supplier).how == "created"
+    # The two invoices may go out at once; the loser of that race links the vendor the winner made.
+    assert VendorLink.objects.get(supplier=supplier).how in {"created", "name"}
+    assert {sync_of(d).status for d in supplier.documents.all()} == {SyncStatus.SENT}
 
 
 def test_given_attachments_then_pdfs_reach_qbo_and_zip_or_heic_do_not(qbo, creator, approver, supplier):
