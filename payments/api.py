@@ -15,11 +15,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import selectors, services
-from payments.serializers import PaymentCancelIn, PaymentFilterIn, PaymentIn, PaymentOut
+from payments.serializers import (
+    PaymentCancelIn,
+    PaymentFilterIn,
+    PaymentImportIn,
+    PaymentImportOut,
+    PaymentIn,
+    PaymentOut,
+)
 from procurement.api import ID, paginated, parsed, user_of
 from procurement.models import DocumentKind
 from procurement.selectors import document_get
 from procurement.serializers import READ_ERRORS, WRITE_ERRORS
+from quickbooks import payments_import
 
 
 class PaymentListView(APIView):
@@ -67,3 +75,21 @@ class PaymentCancelView(APIView):
         reason = parsed(PaymentCancelIn, request.data).validated_data["reason"]
         payment = services.payment_cancel(actor=user_of(request), payment=payment, reason=reason)
         return Response(PaymentOut(payment).data)
+
+
+class PaymentImportListView(APIView):
+    @extend_schema(request=PaymentImportIn, responses={201: PaymentImportOut, **WRITE_ERRORS})
+    def post(self, request: Request) -> Response:
+        """Import QuickBooks bill payments of a date range (Payment role; the company's "Import
+        payments from QuickBooks" switch must be on). Runs in the background; poll the result."""
+        values = parsed(PaymentImportIn, request.data).validated_data
+        run = payments_import.import_start(
+            actor=user_of(request), date_from=values["date_from"], date_to=values["date_to"]
+        )
+        return Response(PaymentImportOut(run).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentImportDetailView(APIView):
+    @extend_schema(parameters=[ID], responses={200: PaymentImportOut, **READ_ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PaymentImportOut(payments_import.import_get(user=user_of(request), run_id=pk)).data)

@@ -56,3 +56,28 @@ class PaymentOut(serializers.ModelSerializer):
             "cancel_reason",
         ]
         read_only_fields = fields
+
+
+class PaymentImportIn(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+
+
+class PaymentImportOut(serializers.Serializer):
+    """A date-range import of QuickBooks bill payments and what it found so far."""
+
+    id = serializers.IntegerField()
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    state = serializers.CharField()
+    finished = serializers.BooleanField()
+    pages = serializers.IntegerField()
+    bill_payments = serializers.IntegerField()
+    new = serializers.IntegerField()
+    known = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    unlinked = serializers.IntegerField(help_text="bill payment lines not linked to our invoices")
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)

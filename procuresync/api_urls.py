@@ -6,7 +6,13 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, path, re_path
 
 from accounts.api import MeView, TokenView
-from payments.api import PaymentCancelView, PaymentDetailView, PaymentListView
+from payments.api import (
+    PaymentCancelView,
+    PaymentDetailView,
+    PaymentImportDetailView,
+    PaymentImportListView,
+    PaymentListView,
+)
 from procurement import workflow
 from procurement.api import (
     DocumentDetailView,
@@ -52,5 +58,7 @@ urlpatterns: list[URLPattern] = [
     path("payments/", PaymentListView.as_view(), name="api-payments"),
     path("payments/<int:pk>/", PaymentDetailView.as_view(), name="api-payments-detail"),
     path("payments/<int:pk>/cancel", PaymentCancelView.as_view(), name="api-payments-cancel"),
+    path("payments/imports", PaymentImportListView.as_view(), name="api-payment-imports"),
+    path("payments/imports/<int:pk>", PaymentImportDetailView.as_view(), name="api-payment-imports-detail"),
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -15,6 +15,7 @@ from payments.models import Payment
 from payments.services import payment_record
 from procurement.models import Document, Supplier
 from procuresync.api_urls import urlpatterns
+from quickbooks.models import PaymentImportRun
 from tests.api.conftest import assert_error, invoice_body
 
 VALID_LINE = [{"description": "x", "quantity": "1", "unit_price": "1"}]
@@ -26,6 +27,7 @@ ID_ROUTES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "api-suppliers-detail:patch": ("patch", "/api/v1/suppliers/{supplier}/", {"name": "Mine"}),
     "api-payments-detail:get": ("get", "/api/v1/payments/{payment}/", {}),
     "api-payments-cancel:post": ("post", "/api/v1/payments/{payment}/cancel", {"reason": "x"}),
+    "api-payment-imports-detail:get": ("get", "/api/v1/payments/imports/{run}", {}),
     "api-payments:post": (
         "post",
         "/api/v1/payments/",
@@ -48,7 +50,7 @@ LIST_ROUTES = {
     "api-payments:get": "/api/v1/payments/",
 }
 # Creating with our supplier in the body is refused as "not one of your suppliers" (no leak either way).
-CREATE_ROUTES = {"api-suppliers:post", "api-invoices:post", "api-purchase_orders:post"}
+CREATE_ROUTES = {"api-suppliers:post", "api-invoices:post", "api-purchase_orders:post", "api-payment-imports:post"}
 # About the caller only: no company data reachable by id.
 SELF_ROUTES = {"api-me:get", "api-token:post"}
 
@@ -58,7 +60,15 @@ def ours(approved_invoice: Document, draft_po: Document, payer: User) -> dict[st
     payment = payment_record(
         actor=payer, invoice=approved_invoice, amount=Decimal("10"), paid_on=dt.date(2026, 11, 5), method="cheque"
     )
+    run = PaymentImportRun.objects.create(
+        company_id=payer.tenant_id,
+        realm_id="1",
+        requested_by=payer,
+        date_from=dt.date(2026, 11, 1),
+        date_to=dt.date(2026, 11, 5),
+    )
     return {
+        "run": run.pk,
         "supplier": approved_invoice.supplier_id,
         "invoice": approved_invoice.pk,
         "po": draft_po.pk,
