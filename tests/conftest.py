@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -119,3 +120,21 @@ def approved_invoice(creator: User, approver: User, draft_invoice: Document) -> 
 @pytest.fixture
 def draft_po(creator: User, supplier: Supplier) -> Document:
     return document_create(actor=creator, kind=DocumentKind.PURCHASE_ORDER, data=po_data(supplier))
+
+
+def use_emulator(settings: Any, emulator: Any, *, redirect_uri: str | None = None) -> None:
+    """Point the product at a running QBO emulator, as an operator would with environment variables."""
+    from quickbooks import oauth
+
+    creds = emulator.credentials
+    settings.QBO_CLIENT_ID = creds["client_id"]
+    settings.QBO_CLIENT_SECRET = creds["client_secret"]
+    settings.QBO_WEBHOOK_VERIFIER_TOKEN = creds["verifier_token"]
+    settings.QBO_API_BASE_URL = creds["base_url"]
+    settings.QBO_AUTH_URL = creds["auth_url"]
+    settings.QBO_TOKEN_URL = creds["token_url"]
+    settings.QBO_REVOKE_URL = creds["revoke_url"]
+    settings.QBO_RETRY_SCALE = 0.001  # retries wait milliseconds, not seconds
+    if redirect_uri is not None:
+        settings.QBO_REDIRECT_URI = redirect_uri
+    oauth.set_http_client(None)  # a fresh connection pool with these settings

@@ -7,7 +7,6 @@ Drives Debian's chromium through Playwright against pytest-django's live server 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +14,9 @@ import pytest
 from accounts.models import User
 from qbo_emulator.config import EmulatorConfig, Limits
 from qbo_emulator.testing import RunningEmulator, running_emulator
-from quickbooks import oauth
 from quickbooks.models import Connection, ConnectionStatus
-from tests.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.browser.conftest import log_in
+from tests.conftest import use_emulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,33 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def emulator(settings: Any) -> Iterator[RunningEmulator]:
     with running_emulator(EmulatorConfig(limits=Limits(enabled=False))) as emu:
-        creds = emu.credentials
-        settings.QBO_CLIENT_ID = creds["client_id"]
-        settings.QBO_CLIENT_SECRET = creds["client_secret"]
-        settings.QBO_API_BASE_URL = creds["base_url"]
-        settings.QBO_AUTH_URL = creds["auth_url"]
-        settings.QBO_TOKEN_URL = creds["token_url"]
-        settings.QBO_REVOKE_URL = creds["revoke_url"]
-        settings.QBO_REDIRECT_URI = ""  # built from the request: the live server's localhost address
-        oauth.set_http_client(None)
+        use_emulator(settings, emu, redirect_uri="")  # built from the request: the live server
         yield emu
-
-
-@pytest.fixture
-def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
-    # with a running loop unless told that this is deliberate.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
 
 
 def test_given_an_admin_when_they_connect_through_intuits_consent_page_then_integrations_shows_connected(
@@ -63,10 +33,7 @@ def test_given_an_admin_when_they_connect_through_intuits_consent_page_then_inte
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/login/")
-    page.fill("#id_username", admin.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
+    log_in(page, admin)
     page.wait_for_url("**/invoices/")
 
     page.click("nav >> text=Integrations")

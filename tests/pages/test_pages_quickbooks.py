@@ -26,11 +26,11 @@ from procurement.models import CustomField, Document, DocumentKind, ListKind, Li
 from procurement.services import document_create, document_transition, supplier_create
 from qbo_emulator.config import EmulatorConfig, Limits
 from qbo_emulator.testing import RunningEmulator, running_emulator
-from quickbooks import oauth, sync
+from quickbooks import sync
 from quickbooks.connection import client_for as qbo_client_for
 from quickbooks.connection import refresh_company_settings
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, SyncStatus, VendorLink
-from tests.conftest import invoice_data
+from tests.conftest import invoice_data, use_emulator
 
 REDIRECT_URI = "http://localhost/integrations/callback/"  # the emulator accepts localhost redirects only
 
@@ -44,16 +44,7 @@ def emulator() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def qbo(settings: Any, emulator: RunningEmulator) -> RunningEmulator:
     """The product pointed at the emulator, as an operator would with environment variables."""
-    creds = emulator.credentials
-    settings.QBO_CLIENT_ID = creds["client_id"]
-    settings.QBO_CLIENT_SECRET = creds["client_secret"]
-    settings.QBO_API_BASE_URL = creds["base_url"]
-    settings.QBO_AUTH_URL = creds["auth_url"]
-    settings.QBO_TOKEN_URL = creds["token_url"]
-    settings.QBO_REVOKE_URL = creds["revoke_url"]
-    settings.QBO_REDIRECT_URI = REDIRECT_URI
-    settings.QBO_RETRY_SCALE = 0.001
-    oauth.set_http_client(None)
+    use_emulator(settings, emulator, redirect_uri=REDIRECT_URI)
     return emulator
 
 

@@ -28,9 +28,10 @@ from accounts.models import User
 from procurement.models import Document, ListKind, ListOption
 from qbo_emulator.config import EmulatorConfig, Limits
 from qbo_emulator.testing import RunningEmulator, running_emulator
-from quickbooks import limits, oauth
+from quickbooks import limits
 from quickbooks.models import Connection
 from quickbooks.services import connection_complete, connection_start, connection_update_settings, lists_import
+from tests.conftest import use_emulator
 
 REDIRECT_URI = "http://localhost/integrations/callback/"
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +45,7 @@ def emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def qbo_settings(settings: Any, emulator: RunningEmulator) -> RunningEmulator:
-    creds = emulator.credentials
-    settings.QBO_CLIENT_ID = creds["client_id"]
-    settings.QBO_CLIENT_SECRET = creds["client_secret"]
-    settings.QBO_WEBHOOK_VERIFIER_TOKEN = creds["verifier_token"]
-    settings.QBO_API_BASE_URL = creds["base_url"]
-    settings.QBO_AUTH_URL = creds["auth_url"]
-    settings.QBO_TOKEN_URL = creds["token_url"]
-    settings.QBO_REVOKE_URL = creds["revoke_url"]
-    settings.QBO_RETRY_SCALE = 0.001
-    oauth.set_http_client(None)  # a fresh pool per test
+    use_emulator(settings, emulator)
     limits._limiters.clear()
     emulator.control("DELETE", "/faults")
     return emulator
