@@ -74,6 +74,8 @@ def _worker_env() -> dict[str, str]:
         "QBO_REVOKE_URL",
         "QBO_RETRY_SCALE",
         "QBO_HTTP_TIMEOUT",
+        "QBO_PAYMENTS_CATCHUP_MINUTES",
+        "MEDIA_ROOT",
     )
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0"}
     env.update({name: str(getattr(django_settings, name)) for name in names})
@@ -117,27 +119,42 @@ def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[A
     broker.flush_all()
 
 
-def settle(timeout: float = 60.0) -> None:
-    """Wait until every queued delivery (including delayed retries) has run."""
-    from quickbooks.models import OutboxItem, OutboxState
+def _busy() -> bool:
+    """Is any background work still due: deliveries, webhook events, date-range imports?"""
+    from quickbooks.models import (
+        EventState,
+        ImportState,
+        OutboxItem,
+        OutboxState,
+        PaymentImportRun,
+        WebhookEvent,
+    )
 
+    deliveries = OutboxItem.objects.filter(
+        state__in=[OutboxState.IN_FLIGHT, OutboxState.PENDING],
+        not_before__lte=timezone.now() + dt.timedelta(seconds=5),
+    ).exclude(last_error__startswith="Waiting for QuickBooks to be reconnected")
+    events = WebhookEvent.objects.filter(state__in=[EventState.PENDING, EventState.PROCESSING])
+    imports = PaymentImportRun.objects.filter(state__in=[ImportState.QUEUED, ImportState.RUNNING])
+    return deliveries.exists() or events.exists() or imports.exists()
+
+
+def settle(timeout: float = 60.0) -> None:
+    """Wait until all queued background work (including delayed retries) has run, whether the
+    workers are threads here (Stub broker) or separate processes (Redis)."""
     broker = dramatiq.get_broker()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if isinstance(broker, StubBroker):
             broker.join("quickbooks", timeout=int(timeout * 1000))
-        busy = OutboxItem.objects.filter(
-            state__in=[OutboxState.IN_FLIGHT, OutboxState.PENDING],
-            not_before__lte=timezone.now() + dt.timedelta(seconds=5),
-        ).exclude(last_error__startswith="Waiting for QuickBooks to be reconnected")
-        if not busy.exists():
+        if not _busy():
             if isinstance(broker, StubBroker):
                 return
             time.sleep(0.2)  # let a worker's just-received message finish its bookkeeping
-            if not busy.exists():
+            if not _busy():
                 return
         time.sleep(0.05)
-    raise AssertionError("QuickBooks deliveries did not settle in time")
+    raise AssertionError("background work did not settle in time")
 
 
 @dataclass
