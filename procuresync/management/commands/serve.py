@@ -6,6 +6,7 @@ the web and ``manage.py rundramatiq`` for workers instead.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.management import call_command
@@ -23,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--worker-threads", type=int, default=4)
 
     def handle(self, *args: Any, addrport: str, worker_threads: int, **options: Any) -> None:
+        # The embedded mode is meant for a laptop or a small team; the README sends larger
+        # installations to gunicorn + rundramatiq, so Django's own warning only confuses here.
+        os.environ.setdefault("DJANGO_RUNSERVER_HIDE_WARNING", "true")
         worker = start_embedded_worker(worker_threads)
         stop_scheduler = start_in_background() if worker is not None else None
         try:
