@@ -9,6 +9,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Company, User
@@ -59,8 +60,11 @@ class TokenView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Password guessing: a few tries a minute per client address (settings.REST_FRAMEWORK rates).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
 
-    @extend_schema(request=TokenIn, responses={200: TokenOut, 400: ErrorOut}, auth=[])
+    @extend_schema(request=TokenIn, responses={200: TokenOut, 400: ErrorOut, 429: ErrorOut}, auth=[])
     def post(self, request: Request) -> Response:
         credentials = AuthTokenSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)

@@ -128,6 +128,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "procuresync.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth-token": env_str("API_TOKEN_RATE", "10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "procuresync API",

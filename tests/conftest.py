@@ -29,6 +29,9 @@ PASSWORD = "correct-horse-battery"
 def _fast_passwords_and_private_media(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")
+    from django.core.cache import cache
+
+    cache.clear()  # throttling counters (e.g. the token endpoint's) never carry over between tests
 
 
 @pytest.fixture

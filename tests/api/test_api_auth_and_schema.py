@@ -96,3 +96,14 @@ def test_given_an_unknown_or_malformed_api_url_when_called_then_404_in_the_error
 ) -> None:
     for url in ("/api/v1/invoices/abc/", "/api/v1/nothing-here", "/api/v1/invoices/1/approve/"):
         assert_error(as_user(creator).post(url, {}, format="json"), 404, code="not_found")
+
+
+def test_given_many_password_guesses_then_the_token_endpoint_slows_them_down(creator: User) -> None:
+    client = APIClient()
+    answers = [
+        client.post("/api/v1/auth/token", {"username": creator.username, "password": "guess"}, format="json")
+        for _ in range(11)
+    ]
+
+    assert [r.status_code for r in answers[:10]] == [400] * 10
+    assert_error(answers[10], 429, code="throttled")
