@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import dramatiq
 import httpx
 import pytest
+from django.db.models import F, Q
 from django.utils import timezone
 from dramatiq.brokers.stub import StubBroker
 
@@ -127,6 +128,7 @@ def _busy() -> bool:
         OutboxItem,
         OutboxState,
         PaymentImportRun,
+        PaymentsCursor,
         WebhookEvent,
     )
 
@@ -136,7 +138,11 @@ def _busy() -> bool:
     ).exclude(last_error__startswith="Waiting for QuickBooks to be reconnected")
     events = WebhookEvent.objects.filter(state__in=[EventState.PENDING, EventState.PROCESSING])
     imports = PaymentImportRun.objects.filter(state__in=[ImportState.QUEUED, ImportState.RUNNING])
-    return deliveries.exists() or events.exists() or imports.exists()
+    # A catch-up queued by scheduler.tick() that has not finished (nor failed) yet.
+    catch_ups = PaymentsCursor.objects.filter(last_started_at__isnull=False, last_error="").filter(
+        Q(last_finished_at__isnull=True) | Q(last_finished_at__lt=F("last_started_at"))
+    )
+    return deliveries.exists() or events.exists() or imports.exists() or catch_ups.exists()
 
 
 def settle(timeout: float = 60.0) -> None:
