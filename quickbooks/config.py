@@ -35,14 +35,32 @@ def qbo_config() -> QboConfig:
             token_url=settings.QBO_TOKEN_URL,
             revoke_url=settings.QBO_REVOKE_URL,
         )
-    path = Path(settings.QBO_CREDENTIALS_FILE)
+    return _from_file(settings.QBO_CREDENTIALS_FILE)
+
+
+_cached: tuple[tuple[object, ...], QboConfig] | None = None
+
+
+def _from_file(name: str) -> QboConfig:
+    """The emulator's credentials file, re-read only when it changes: this runs on every webhook,
+    delivery and payments page, and the emulator rewrites the file when it restarts."""
+    global _cached
+    path = Path(name)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    defaults = (settings.QBO_API_BASE_URL, settings.QBO_AUTH_URL, settings.QBO_TOKEN_URL, settings.QBO_REVOKE_URL)
+    key = (name, mtime, *defaults)
+    if _cached is not None and _cached[0] == key:
+        return _cached[1]
     data: dict[str, str] = {}
-    if path.is_file():
+    if mtime >= 0:
         try:
             data = json.loads(path.read_text())
-        except ValueError:
+        except (OSError, ValueError):
             data = {}
-    return QboConfig(
+    config = QboConfig(
         client_id=data.get("client_id", ""),
         client_secret=data.get("client_secret", ""),
         verifier_token=data.get("verifier_token", ""),
@@ -51,3 +69,5 @@ def qbo_config() -> QboConfig:
         token_url=data.get("token_url", settings.QBO_TOKEN_URL),
         revoke_url=data.get("revoke_url", settings.QBO_REVOKE_URL),
     )
+    _cached = (key, config)
+    return config

@@ -52,7 +52,11 @@ PAUSED = dt.timedelta(minutes=10)  # connection needs reconnect: rows wait (the 
 
 
 def deliver(item_id: str) -> None:
-    company_id = OutboxItem.objects.filter(pk=item_id).values_list("company_id", flat=True).first()
+    # Most messages of a bulk export find their row already sent in another row's batch: stop at
+    # once, before counting the backlog.
+    company_id = (
+        OutboxItem.objects.filter(pk=item_id, state=OutboxState.PENDING).values_list("company_id", flat=True).first()
+    )
     if company_id is None:
         return
     # A backlog means bulk work (first sync, "send all", a burst of approvals): use the batch endpoint.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -36,8 +36,6 @@ class Outcome:
     operation: str
     qbo_id: str = ""
     message: str = ""
-    calls: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Permanent(Exception):
