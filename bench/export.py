@@ -126,6 +126,12 @@ def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object
     throttled = attempts.filter(fault_code="3001").count()
     api_calls = sum(attempts.values_list("api_calls", flat=True))
     statuses = dict(syncs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    # How full the batch requests were: "create Bill (batch of N)" is recorded on each of its rows.
+    sizes = [
+        int(op.rsplit(" ", 1)[1].rstrip(")"))
+        for op in attempts.filter(operation__contains="(batch of", api_calls=1).values_list("operation", flat=True)
+    ]
+    single_creates = attempts.filter(operation="create Bill").count()
 
     # 3. The naive client: one POST per bill, in sequence, in a QBO company of its own so that it
     #    gets the full per-company budget as the product did.
@@ -148,6 +154,10 @@ def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object
             "documents_per_minute": round(per_minute, 1),
             "share_of_1200_per_minute": round(per_minute / 1200, 3),
             "api_calls_per_document": round(api_calls / max(1, len(sent)), 3),
+            "batch_requests": len(sizes),
+            "mean_batch_size": round(statistics.mean(sizes), 1) if sizes else 0,
+            "batches_under_30": sum(1 for n in sizes if n < 30),
+            "single_creates": single_creates,
             "emulator_requests_per_document": round(
                 (realm_requests(counters_after, realm) - realm_requests(counters_before, realm)) / max(1, len(sent)),
                 3,

@@ -31,15 +31,21 @@ def _backend() -> RateLimiterBackend:
     return StubBackend()
 
 
+# Dramatiq's window counts whole seconds: a 60-bucket window can span just over 59 s, so a burst at
+# its edge would put more than the limit into a true 60 s window as QBO counts it. One more bucket
+# makes our window never shorter than QBO's minute.
+WINDOW_SECONDS = 61
+
+
 class RealmLimiter:
     def __init__(self, realm_id: str, *, max_wait: float = 90.0) -> None:
         backend = _backend()
         self.max_wait = max_wait
         self.requests = WindowRateLimiter(
-            backend, f"qbo:{realm_id}:requests", limit=settings.QBO_REQUESTS_PER_MINUTE, window=60
+            backend, f"qbo:{realm_id}:requests", limit=settings.QBO_REQUESTS_PER_MINUTE, window=WINDOW_SECONDS
         )
         self.batches = WindowRateLimiter(
-            backend, f"qbo:{realm_id}:batches", limit=settings.QBO_BATCHES_PER_MINUTE, window=60
+            backend, f"qbo:{realm_id}:batches", limit=settings.QBO_BATCHES_PER_MINUTE, window=WINDOW_SECONDS
         )
         self.concurrency = ConcurrentRateLimiter(
             backend, f"qbo:{realm_id}:concurrent", limit=settings.QBO_CONCURRENCY, ttl=180_000
