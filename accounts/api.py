@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Company, User
 from accounts.roles import roles_of
-from procurement.serializers import ErrorOut
+from procuresync.api_errors import ErrorOut
 
 
 class UserOut(serializers.ModelSerializer):

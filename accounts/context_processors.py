@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from accounts.roles import Action, allowed
+from accounts.roles import Permission, allowed
 
 
 def roles(request: HttpRequest) -> dict[str, object]:
@@ -10,4 +10,4 @@ def roles(request: HttpRequest) -> dict[str, object]:
     user = request.user
     if not user.is_authenticated:
         return {"can": {}}
-    return {"can": {action.name.lower(): allowed(user, action) for action in Action}}
+    return {"can": {action.name.lower(): allowed(user, action) for action in Permission}}

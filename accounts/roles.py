@@ -1,6 +1,6 @@
 """Roles and what they allow: the one place where permissions are decided.
 
-Services call ``require(actor, Action.X)`` before changing anything, so pages, the API, tasks and
+Services call ``require(actor, Permission.X)`` before changing anything, so pages, the API, tasks and
 management commands are held to the same rules. Views use ``allowed`` only to decide which buttons
 to show; the service still checks.
 """
@@ -31,7 +31,7 @@ _ROLE_FIELD = {
 }
 
 
-class Action(enum.StrEnum):
+class Permission(enum.StrEnum):
     DOCUMENT_VIEW = "view documents"
     DOCUMENT_CREATE = "create documents"
     DOCUMENT_EDIT = "edit documents"
@@ -50,22 +50,22 @@ class Action(enum.StrEnum):
 
 
 # Any member of the company may view documents; everything else needs one of these roles.
-PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.DOCUMENT_VIEW: frozenset(Role),
-    Action.DOCUMENT_CREATE: frozenset({Role.CREATE}),
-    Action.DOCUMENT_EDIT: frozenset({Role.CREATE}),
-    Action.DOCUMENT_SUBMIT: frozenset({Role.CREATE}),
-    Action.DOCUMENT_APPROVE: frozenset({Role.APPROVE}),
-    Action.DOCUMENT_REJECT: frozenset({Role.APPROVE}),
-    Action.DOCUMENT_REVISE: frozenset({Role.CREATE, Role.APPROVE}),
-    Action.DOCUMENT_CANCEL: frozenset({Role.CREATE, Role.ADMIN}),
-    Action.SUPPLIER_MANAGE: frozenset({Role.CREATE, Role.ADMIN}),
-    Action.PAYMENT_VIEW: frozenset({Role.PAYMENT}),
-    Action.PAYMENT_RECORD: frozenset({Role.PAYMENT}),
-    Action.PAYMENT_CANCEL: frozenset({Role.PAYMENT}),
-    Action.USERS_MANAGE: frozenset({Role.ADMIN}),
-    Action.INTEGRATION_MANAGE: frozenset({Role.ADMIN}),
-    Action.QUICKBOOKS_SEND: frozenset({Role.CREATE, Role.APPROVE, Role.ADMIN}),
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.DOCUMENT_VIEW: frozenset(Role),
+    Permission.DOCUMENT_CREATE: frozenset({Role.CREATE}),
+    Permission.DOCUMENT_EDIT: frozenset({Role.CREATE}),
+    Permission.DOCUMENT_SUBMIT: frozenset({Role.CREATE}),
+    Permission.DOCUMENT_APPROVE: frozenset({Role.APPROVE}),
+    Permission.DOCUMENT_REJECT: frozenset({Role.APPROVE}),
+    Permission.DOCUMENT_REVISE: frozenset({Role.CREATE, Role.APPROVE}),
+    Permission.DOCUMENT_CANCEL: frozenset({Role.CREATE, Role.ADMIN}),
+    Permission.SUPPLIER_MANAGE: frozenset({Role.CREATE, Role.ADMIN}),
+    Permission.PAYMENT_VIEW: frozenset({Role.PAYMENT}),
+    Permission.PAYMENT_RECORD: frozenset({Role.PAYMENT}),
+    Permission.PAYMENT_CANCEL: frozenset({Role.PAYMENT}),
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.INTEGRATION_MANAGE: frozenset({Role.ADMIN}),
+    Permission.QUICKBOOKS_SEND: frozenset({Role.CREATE, Role.APPROVE, Role.ADMIN}),
 }
 
 
@@ -75,14 +75,14 @@ def roles_of(user: User) -> frozenset[Role]:
     return frozenset(role for role, field in _ROLE_FIELD.items() if getattr(user, field))
 
 
-def allowed(user: User, action: Action) -> bool:
-    if action is Action.DOCUMENT_VIEW:
+def allowed(user: User, action: Permission) -> bool:
+    if action is Permission.DOCUMENT_VIEW:
         # Membership alone lets a user read their company's documents, even with no role yet.
         return user.is_authenticated and user.is_active and user.company_id is not None
     return bool(roles_of(user) & PERMISSIONS[action])
 
 
-def require(user: User, action: Action) -> None:
+def require(user: User, action: Permission) -> None:
     if not allowed(user, action):
         needed = " or ".join(sorted(PERMISSIONS[action]))
         raise RoleRequired(f"You need the {needed} role to {action.value}. Ask an Admin on User Management.")

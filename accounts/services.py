@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Company, User
-from accounts.roles import Action, Role, require, set_roles_fields
+from accounts.roles import Permission, Role, require, set_roles_fields
 from procuresync.errors import ValidationFailed
 
 
@@ -30,7 +30,7 @@ def user_create(
 ) -> User:
     """Create a user in ``company``. ``actor`` is None only for set-up code (demo data, tests)."""
     if actor is not None:
-        require(actor, Action.USERS_MANAGE)
+        require(actor, Permission.USERS_MANAGE)
         if actor.company_id != company.pk:
             raise ValidationFailed("You can only add users to your own company.", field="company")
     if not username.strip():
@@ -48,7 +48,7 @@ def user_create(
 
 
 def user_set_roles(*, actor: User, user: User, roles: set[Role]) -> User:
-    require(actor, Action.USERS_MANAGE)
+    require(actor, Permission.USERS_MANAGE)
     if user.company_id != actor.company_id:
         raise ValidationFailed("No such user.", field="user")
     if user.pk == actor.pk and Role.ADMIN not in roles:
@@ -60,7 +60,7 @@ def user_set_roles(*, actor: User, user: User, roles: set[Role]) -> User:
 
 
 def user_set_active(*, actor: User, user: User, active: bool) -> User:
-    require(actor, Action.USERS_MANAGE)
+    require(actor, Permission.USERS_MANAGE)
     if user.company_id != actor.company_id:
         raise ValidationFailed("No such user.", field="user")
     if user.pk == actor.pk and not active:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.forms import RolesForm, UserCreateForm
 from accounts.models import User
-from accounts.roles import Action, require, roles_of
+from accounts.roles import Permission, require, roles_of
 from procuresync.errors import DomainError, NotFound
+from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import apply_errors, error_text, is_partial, page
 
 
 def _company_users(actor: User) -> QuerySet[User]:
-    require(actor, Action.USERS_MANAGE)
+    require(actor, Permission.USERS_MANAGE)
     assert actor.company_id is not None  # the Admin role implies a company
     return User.objects.filter(company_id=actor.company_id).order_by("-is_active", "username")
 
@@ -33,15 +34,15 @@ def _row(user: User) -> dict[str, object]:
     return {"member": user, "roles": {role.value for role in roles_of(user)} if user.is_active else set()}
 
 
-@page(Action.USERS_MANAGE)
-def user_list(request: HttpRequest) -> HttpResponse:
-    rows = [_row(user) for user in _company_users(request.user)]  # type: ignore[arg-type]
+@page(Permission.USERS_MANAGE)
+def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    rows = [_row(user) for user in _company_users(request.user)]
     return render(request, "accounts/user_list.html", {"rows": rows, "role_choices": RolesForm.base_fields})
 
 
-@page(Action.USERS_MANAGE)
-def user_create(request: HttpRequest) -> HttpResponse:
-    actor: User = request.user  # type: ignore[assignment]
+@page(Permission.USERS_MANAGE)
+def user_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    actor = request.user
     assert actor.company is not None  # the Admin role implies a company
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -66,16 +67,16 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@page(Action.USERS_MANAGE)
-def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
+@page(Permission.USERS_MANAGE)
+def user_roles(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Save one row's role checkboxes; htmx swaps the row in place."""
-    member = _company_user(request.user, pk)  # type: ignore[arg-type]
+    member = _company_user(request.user, pk)
     form = RolesForm(request.POST)
     error = ""
     saved = False
     if form.is_valid():
         try:
-            services.user_set_roles(actor=request.user, user=member, roles=form.role_set())  # type: ignore[arg-type]
+            services.user_set_roles(actor=request.user, user=member, roles=form.role_set())
             saved = True
         except DomainError as exc:
             error = error_text(exc)
@@ -90,12 +91,12 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@page(Action.USERS_MANAGE)
-def user_active(request: HttpRequest, pk: int) -> HttpResponse:
-    member = _company_user(request.user, pk)  # type: ignore[arg-type]
+@page(Permission.USERS_MANAGE)
+def user_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    member = _company_user(request.user, pk)
     active = request.POST.get("active") == "1"
     try:
-        services.user_set_active(actor=request.user, user=member, active=active)  # type: ignore[arg-type]
+        services.user_set_active(actor=request.user, user=member, active=active)
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:

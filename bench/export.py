@@ -85,7 +85,7 @@ def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object
         return time.monotonic() - started
 
     # 1. Single approvals, nothing queued (vendors already linked by a warm-up approval each).
-    A = workflow.Action
+    A = workflow.DocumentAction
     warm = [draft(100_000 + i) for i in range(len(suppliers))]
     for document in warm:
         document_transition(actor=owner, document=document, action=A.SUBMIT)

@@ -102,8 +102,8 @@ def connect(admin: Any, emulator: EmulatorProcess) -> str:
     options = ListOption.objects.filter(company_id=admin.tenant_id, kind=ListKind.ACCOUNT)
     connection_update_settings(
         actor=admin, document_kind="invoice", auto_send=True, import_payments=True,
-        default_expense_account_id=options.filter(detail="Expense").first().pk,  # type: ignore[union-attr]
-        default_ap_account_id=options.filter(detail="Accounts Payable").first().pk,  # type: ignore[union-attr]
+        default_expense_account_id=options.filter(detail="Expense").values_list("pk", flat=True)[0],
+        default_ap_account_id=options.filter(detail="Accounts Payable").values_list("pk", flat=True)[0],
     )
     return query["realmId"]
 

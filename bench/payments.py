@@ -153,8 +153,8 @@ def seed_invoices(owner: Any, supplier: Any, realm: str, bills: list[dict[str, A
 def bench_import(emulator: EmulatorProcess, api: Api, owner: Any, supplier: Any, count: int) -> dict[str, Any]:
     from payments.models import Payment
     from procurement.models import Document, Status
-    from quickbooks.models_payments import PaymentImportRun
-    from quickbooks.payments_import import import_start
+    from quickbooks.inbound.models import PaymentImportRun
+    from quickbooks.inbound.payments_import import import_start
 
     today = dt.date.today()
     start = today - dt.timedelta(days=30)
@@ -284,7 +284,7 @@ def processed_events(timeout: float = 60) -> dict[str, int]:
     those are 'failed' and left to the catch-up)."""
     from django.db.models import Count
 
-    from quickbooks.models_payments import EventState, WebhookEvent
+    from quickbooks.inbound.models import EventState, WebhookEvent
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -23,11 +23,11 @@ from payments.serializers import (
     PaymentIn,
     PaymentOut,
 )
-from procurement.api import ID, paginated, parsed, user_of
 from procurement.models import DocumentKind
 from procurement.selectors import document_get
-from procurement.serializers import READ_ERRORS, WRITE_ERRORS
-from quickbooks import payments_import
+from procuresync.api import ID, paginated, parsed, user_of
+from procuresync.api_errors import READ_ERRORS, WRITE_ERRORS
+from quickbooks.inbound import payments_import
 
 
 class PaymentListView(APIView):

@@ -35,7 +35,9 @@ class PaymentFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].queryset = suppliers_for(user)  # type: ignore[attr-defined]
+        supplier = self.fields["supplier"]
+        assert isinstance(supplier, forms.ModelChoiceField)
+        supplier.queryset = suppliers_for(user)
 
     def filters(self) -> dict[str, Any]:
         """Selector arguments from the valid fields; a malformed one is ignored, not an error page."""

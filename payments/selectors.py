@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from accounts.models import User
-from accounts.roles import Action, require
+from accounts.roles import Permission, require
 from payments.models import Payment
 from procuresync.errors import NotFound
 
@@ -22,7 +22,7 @@ def payment_list(
     status: str = "",
     invoice_id: int | None = None,
 ) -> QuerySet[Payment]:
-    require(user, Action.PAYMENT_VIEW)
+    require(user, Permission.PAYMENT_VIEW)
     qs = Payment.objects.filter(company_id=user.tenant_id).select_related("invoice", "invoice__supplier")
     if date_from:
         qs = qs.filter(paid_on__gte=date_from)
@@ -40,7 +40,7 @@ def payment_list(
 
 
 def payment_get(*, user: User, payment_id: object) -> Payment:
-    require(user, Action.PAYMENT_VIEW)
+    require(user, Permission.PAYMENT_VIEW)
     try:
         return Payment.objects.select_related("invoice").get(company_id=user.tenant_id, pk=int(str(payment_id)))
     except (Payment.DoesNotExist, ValueError):

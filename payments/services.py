@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Action, require
+from accounts.roles import Permission, require
 from payments.models import Method, Payment, PaymentStatus, Source
 from procurement import workflow
 from procurement.models import Document, DocumentKind, Status
@@ -57,7 +57,7 @@ def payment_record(
     method: str,
     reference: str = "",
 ) -> Payment:
-    require(actor, Action.PAYMENT_RECORD)
+    require(actor, Permission.PAYMENT_RECORD)
     errors: dict[str, list[str]] = {}
     if method not in Method.values:
         errors["method"] = [f"Choose a payment method: {', '.join(Method.labels)}."]
@@ -71,7 +71,7 @@ def payment_record(
         invoice = Document.objects.select_for_update().get(pk=invoice.pk)
         if invoice.kind != DocumentKind.INVOICE:
             raise ValidationFailed("Payments belong to invoices, not purchase orders.", field="invoice")
-        if invoice.status not in workflow.PAYABLE_STATUSES:
+        if invoice.status not in workflow.APPROVED_STATUSES:
             raise TransitionNotAllowed(
                 f"Invoice {invoice.number} is {invoice.get_status_display()}; only approved invoices can be paid.",
                 field="invoice",
@@ -100,7 +100,7 @@ def payment_record(
 
 
 def payment_cancel(*, actor: User, payment: Payment, reason: str = "") -> Payment:
-    require(actor, Action.PAYMENT_CANCEL)
+    require(actor, Permission.PAYMENT_CANCEL)
     with transaction.atomic():
         invoice = Document.objects.select_for_update().get(pk=payment.invoice_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -271,7 +271,7 @@ def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source
     )
     for invoice_id, txn_id in touched.items():
         invoice = invoices[invoice_id]
-        if invoice.status not in workflow.PAYABLE_STATUSES:
+        if invoice.status not in workflow.APPROVED_STATUSES:
             continue  # a revised or cancelled invoice keeps its status; the payment is still listed
         status = payment_status_for(total=invoice.total, paid=sums.get(invoice_id) or Decimal("0"))
         document_set_payment_status(

@@ -3,50 +3,53 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Action
+from accounts.roles import Permission
 from payments import selectors, services
 from payments.forms import PaymentFilterForm, PaymentForm, PaymentImportForm
 from procurement.models import DocumentKind
 from procurement.selectors import document_get
 from procurement.views_documents import render_document_detail
 from procuresync.errors import DomainError
+from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import apply_errors, error_text, is_partial, page, paginate
-from quickbooks import payments_import
-from quickbooks.payments_in import with_qbo_links
+from quickbooks.inbound import payments_import
+from quickbooks.selectors import with_qbo_links
 
 
-@page(Action.PAYMENT_VIEW)
-def payment_list(request: HttpRequest, import_form: PaymentImportForm | None = None, status: int = 200) -> HttpResponse:
-    form = PaymentFilterForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
-    payments = selectors.payment_list(user=request.user, **form.filters())  # type: ignore[arg-type]
+@page(Permission.PAYMENT_VIEW)
+def payment_list(
+    request: AuthenticatedHttpRequest, import_form: PaymentImportForm | None = None, status: int = 200
+) -> HttpResponse:
+    form = PaymentFilterForm(request.GET or None, user=request.user)
+    payments = selectors.payment_list(user=request.user, **form.filters())
     page_obj = paginate(request, payments)
     with_qbo_links(page_obj)
     context = {"form": form, "page_obj": page_obj}
     if is_partial(request):
         return render(request, "payments/_payment_table.html", context)
     context.update(
-        import_available=payments_import.import_available(request.user) is not None,  # type: ignore[arg-type]
+        import_available=payments_import.import_available(request.user) is not None,
         import_form=import_form or PaymentImportForm.initial_range(),
-        run=payments_import.import_latest(request.user),  # type: ignore[arg-type]
-        import_off_reason=payments_import.import_unavailable_reason(request.user),  # type: ignore[arg-type]
+        run=payments_import.import_latest(request.user),
+        import_off_reason=payments_import.import_unavailable_reason(request.user),
     )
     return render(request, "payments/payment_list.html", context, status=status)
 
 
 @require_POST
-@page(Action.PAYMENT_RECORD)
-def payment_import(request: HttpRequest) -> HttpResponse:
+@page(Permission.PAYMENT_RECORD)
+def payment_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Start a date-range import from QuickBooks; the page then shows its progress."""
     form = PaymentImportForm(request.POST)
     if form.is_valid():
         try:
-            run = payments_import.import_start(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            run = payments_import.import_start(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
             apply_errors(exc, lambda name: (form, name), fallback=form)
         else:
@@ -55,20 +58,20 @@ def payment_import(request: HttpRequest) -> HttpResponse:
     return payment_list(request, import_form=form, status=400)
 
 
-@page(Action.PAYMENT_VIEW)
-def payment_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    run = payments_import.import_get(user=request.user, run_id=pk)  # type: ignore[arg-type]
+@page(Permission.PAYMENT_VIEW)
+def payment_import_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    run = payments_import.import_get(user=request.user, run_id=pk)
     return render(request, "payments/_import_run.html", {"run": run})
 
 
 @require_POST
-@page(Action.PAYMENT_RECORD)
-def payment_record(request: HttpRequest, invoice_pk: int) -> HttpResponse:
-    invoice = document_get(user=request.user, document_id=invoice_pk, kind=DocumentKind.INVOICE)  # type: ignore[arg-type]
+@page(Permission.PAYMENT_RECORD)
+def payment_record(request: AuthenticatedHttpRequest, invoice_pk: int) -> HttpResponse:
+    invoice = document_get(user=request.user, document_id=invoice_pk, kind=DocumentKind.INVOICE)
     form = PaymentForm(request.POST)
     if form.is_valid():
         try:
-            services.payment_record(actor=request.user, invoice=invoice, **form.cleaned_data)  # type: ignore[arg-type]
+            services.payment_record(actor=request.user, invoice=invoice, **form.cleaned_data)
         except DomainError as exc:
             apply_errors(exc, lambda name: (form, name), fallback=form)
         else:
@@ -84,11 +87,11 @@ def payment_record(request: HttpRequest, invoice_pk: int) -> HttpResponse:
 
 
 @require_POST
-@page(Action.PAYMENT_CANCEL)
-def payment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    payment = selectors.payment_get(user=request.user, payment_id=pk)  # type: ignore[arg-type]
+@page(Permission.PAYMENT_CANCEL)
+def payment_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    payment = selectors.payment_get(user=request.user, payment_id=pk)
     try:
-        services.payment_cancel(actor=request.user, payment=payment, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        services.payment_cancel(actor=request.user, payment=payment, reason=request.POST.get("reason", ""))
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:

@@ -11,19 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
 from procurement import selectors, services, workflow
 from procurement.models import Document, DocumentEvent, DocumentKind
 from procurement.serializers import (
-    READ_ERRORS,
-    WRITE_ERRORS,
     DocumentFilterIn,
     DocumentIn,
     DocumentOut,
@@ -36,27 +33,8 @@ from procurement.serializers import (
     TransitionIn,
     merged_input,
 )
-
-ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
-
-
-def user_of(request: Request) -> User:
-    """The caller; IsAuthenticated (the default permission) has turned anonymous requests away."""
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def paginated(view: APIView, request: Request, queryset: Any, serializer: type) -> Response:
-    paginator = PageNumberPagination()
-    page: Any = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
-def parsed(serializer_class: type, data: Any) -> Any:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
-
+from procuresync.api import ID, paginated, parsed, user_of
+from procuresync.api_errors import READ_ERRORS, WRITE_ERRORS
 
 # ---------------------------------------------------------------- suppliers
 
@@ -179,7 +157,7 @@ class DocumentTransitionView(APIView):
     """POST {"comment"} to submit, approve, reject, revise or cancel; the URL sets ``action``."""
 
     kind: str = DocumentKind.INVOICE
-    action: workflow.Action = workflow.Action.SUBMIT
+    action: workflow.DocumentAction = workflow.DocumentAction.SUBMIT
 
     @extend_schema(parameters=[ID], request=TransitionIn, responses={200: DocumentOut, **WRITE_ERRORS})
     def post(self, request: Request, pk: int) -> Response:

@@ -25,6 +25,13 @@ DISCOUNT_CHOICES = DiscountType.choices
 LINE_DISCOUNT_CHOICES = [("", "—"), (DiscountType.PERCENT, "%"), (DiscountType.AMOUNT, "Amount")]
 
 
+class PurchaseOrderField(forms.ModelChoiceField):
+    """Purchase orders named with their supplier, so an invoice's PO is picked by more than a number."""
+
+    def label_from_instance(self, obj: Document) -> str:
+        return f"{obj.number} · {obj.supplier.name}"
+
+
 class DocumentForm(forms.Form):
     supplier = forms.ModelChoiceField(queryset=Supplier.objects.none(), empty_label="Choose a supplier")
     issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -33,7 +40,7 @@ class DocumentForm(forms.Form):
         label="Supplier Unique Code", required=False, max_length=100,
         help_text="The supplier's own invoice number; QuickBooks shows it as the Bill number.",
     )
-    purchase_order = forms.ModelChoiceField(
+    purchase_order = PurchaseOrderField(
         queryset=Document.objects.none(), required=False, label="Purchase order", empty_label="None"
     )
     currency = forms.CharField(required=False, max_length=3, help_text="Leave empty for the supplier's currency.")
@@ -47,16 +54,20 @@ class DocumentForm(forms.Form):
         self.kind = kind
         suppliers = selectors.suppliers_for(user)
         keep = Q(is_active=True) | Q(pk=document.supplier_id) if document else Q(is_active=True)
-        self.fields["supplier"].queryset = suppliers.filter(keep)  # type: ignore[attr-defined]
+        supplier_choices = suppliers.filter(keep)
+        supplier = self.fields["supplier"]
+        assert isinstance(supplier, forms.ModelChoiceField)
+        supplier.queryset = supplier_choices
         # Lets the page fill in the currency when a supplier is chosen.
-        self.supplier_currencies = {str(s.pk): s.currency for s in self.fields["supplier"].queryset}  # type: ignore[attr-defined]
+        self.supplier_currencies = {str(s.pk): s.currency for s in supplier_choices}
         if kind == DocumentKind.INVOICE:
             pos = selectors.documents_for(user, DocumentKind.PURCHASE_ORDER).select_related("supplier")
-            self.fields["purchase_order"].queryset = pos.filter(  # type: ignore[attr-defined]
+            purchase_order = self.fields["purchase_order"]
+            assert isinstance(purchase_order, PurchaseOrderField)
+            purchase_order.queryset = pos.filter(
                 Q(status__in=[Status.APPROVED, Status.IN_REVISION])
                 | Q(pk=document.purchase_order_id if document else None)
             )
-            self.fields["purchase_order"].label_from_instance = lambda po: f"{po.number} · {po.supplier.name}"  # type: ignore[attr-defined]
         else:
             for name in ("due_date", "supplier_unique_code", "purchase_order"):
                 del self.fields[name]
@@ -70,6 +81,16 @@ class DocumentForm(forms.Form):
                 )
             else:
                 self.fields[f"cf_{field.pk}"] = forms.CharField(label=field.name, required=False, max_length=200)
+
+
+# Line fields whose choices are one of the company's QuickBooks lists.
+_LINE_LISTS = {
+    "account": ListKind.ACCOUNT,
+    "line_class": ListKind.CLASS,
+    "customer_project": ListKind.CUSTOMER_PROJECT,
+    "item": ListKind.ITEM,
+    "tax_code": ListKind.TAX_CODE,
+}
 
 
 class LineForm(forms.Form):
@@ -87,11 +108,10 @@ class LineForm(forms.Form):
 
     def __init__(self, *args: Any, options: dict[str, list[tuple[Any, str]]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["account"].choices = options[ListKind.ACCOUNT]  # type: ignore[attr-defined]
-        self.fields["line_class"].choices = options[ListKind.CLASS]  # type: ignore[attr-defined]
-        self.fields["customer_project"].choices = options[ListKind.CUSTOMER_PROJECT]  # type: ignore[attr-defined]
-        self.fields["item"].choices = options[ListKind.ITEM]  # type: ignore[attr-defined]
-        self.fields["tax_code"].choices = options[ListKind.TAX_CODE]  # type: ignore[attr-defined]
+        for name, kind in _LINE_LISTS.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options[kind]
 
 
 LineFormSet = forms.formset_factory(LineForm, extra=0, can_delete=True)

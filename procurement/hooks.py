@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from accounts.models import User
     from procurement.models import Document
+    from procurement.workflow import DocumentAction
 
-Listener = Callable[["Document", str, "User | None"], None]
+Listener = Callable[["Document", "DocumentAction", "User | None"], None]
 _listeners: list[Listener] = []
 
 
@@ -23,6 +24,6 @@ def on_transition(listener: Listener) -> Listener:
     return listener
 
 
-def transitioned(document: Document, action: str, actor: User | None) -> None:
+def transitioned(document: Document, action: DocumentAction, actor: User | None) -> None:
     for listener in _listeners:
         listener(document, action, actor)

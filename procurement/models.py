@@ -254,7 +254,7 @@ class DocumentEvent(models.Model):
 
 class Attachment(models.Model):
     """A file on a document (the supplier's PDF, a quote). Sent to QuickBooks with the document,
-    except kinds QuickBooks does not take (see ``quickbooks.attachments``)."""
+    except kinds QuickBooks does not take (see ``quickbooks.export.attachments``)."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="attachments/%Y/%m/")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from accounts.roles import Action, require
+from accounts.roles import Permission, require
 from procurement.models import CustomField, Document, DocumentKind, ListOption, Supplier
 from procuresync.errors import NotFound
 
 
 def suppliers_for(user: User) -> QuerySet[Supplier]:
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     return Supplier.objects.filter(company_id=user.tenant_id)
 
 
@@ -23,7 +23,7 @@ def supplier_get(*, user: User, supplier_id: object) -> Supplier:
 
 
 def documents_for(user: User, kind: str | None = None) -> QuerySet[Document]:
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     qs = Document.objects.filter(company_id=user.tenant_id)
     if kind:
         qs = qs.filter(kind=kind)
@@ -60,10 +60,10 @@ def document_get(*, user: User, document_id: object, kind: str | None = None) ->
 
 
 def list_options_for(user: User, kind: str) -> QuerySet[ListOption]:
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     return ListOption.objects.filter(company_id=user.tenant_id, kind=kind, is_active=True)
 
 
 def custom_fields_for(user: User, kind: str) -> list[CustomField]:
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     return [f for f in CustomField.objects.filter(company_id=user.tenant_id) if f.applies_to(kind)]

@@ -25,31 +25,6 @@ from procurement.models import (
 )
 
 
-class ErrorBodyOut(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        # "fields" would shadow Serializer.fields if declared as a class attribute.
-        fields["fields"] = serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()),
-            help_text='Field name -> messages; nested fields are dotted, e.g. "lines.0.quantity".',
-        )
-        return fields
-
-
-class ErrorOut(serializers.Serializer):
-    """The one error shape of the API."""
-
-    error = ErrorBodyOut()
-
-
-# For @extend_schema(responses=...): the refusals any write may answer with.
-WRITE_ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
-
-
 def _decimal(places: int, digits: int = 18, **kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=digits, decimal_places=places, **kwargs)
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from accounts.models import User
-from accounts.roles import Action as Permission
+from accounts.roles import Permission as Permission
 from accounts.roles import require
 from procurement import hooks, money, workflow
 from procurement.inputs import DocumentData, SupplierData
@@ -318,23 +318,25 @@ def document_update(*, actor: User, document: Document, data: DocumentData, comm
         raise TransitionNotAllowed(f"A {status.label} document can no longer be edited.", field="status")
 
 
-def document_transition(*, actor: User, document: Document, action: workflow.Action, comment: str = "") -> Document:
+def document_transition(
+    *, actor: User, document: Document, action: workflow.DocumentAction, comment: str = ""
+) -> Document:
     """Move a document through the workflow: submit, approve, reject, revise or cancel."""
     require(actor, workflow.PERMISSION_FOR[action])
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=document.pk)
         current = Status(document.status)
-        if action == workflow.Action.CANCEL and current in (Status.PARTLY_PAID, Status.PAID):
+        if action == workflow.DocumentAction.CANCEL and current in (Status.PARTLY_PAID, Status.PAID):
             raise TransitionNotAllowed(
                 f"This invoice is {current.label}. Cancel its payments first, then cancel the invoice.",
                 field="status",
             )
         target = workflow.next_status(current, action)
-        if action == workflow.Action.SUBMIT and not document.lines.exists():
+        if action == workflow.DocumentAction.SUBMIT and not document.lines.exists():
             raise ValidationFailed("Add at least one line before submitting.", field="lines")
-        if action == workflow.Action.REJECT and not comment.strip():
+        if action == workflow.DocumentAction.REJECT and not comment.strip():
             raise ValidationFailed("Say why the document is rejected.", field="comment")
-        if action == workflow.Action.REVISE:
+        if action == workflow.DocumentAction.REVISE:
             document.revision += 1
         document.status = target
         document.save(update_fields=["status", "revision", "updated_at"])
@@ -347,7 +349,7 @@ def document_transition(*, actor: User, document: Document, action: workflow.Act
             to_status=target,
             comment=comment,
         )
-        hooks.transitioned(document, action.value, actor)
+        hooks.transitioned(document, action, actor)
     return document
 
 
@@ -388,20 +390,8 @@ def attachment_add(*, actor: User, document: Document, upload: UploadedFile) -> 
         limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
         raise ValidationFailed(f"{name} is larger than {limit} MB.", field="file")
     content_type = upload.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    attachment = Attachment(
-        document=document, name=name, content_type=content_type[:100], size=size, uploaded_by=actor
-    )
+    attachment = Attachment(document=document, name=name, content_type=content_type[:100], size=size, uploaded_by=actor)
     attachment.file.save(name, upload, save=False)
     attachment.save()
     _write_event(document, kind=EventKind.EDITED, actor=actor, comment=f"Attached {name}")
     return attachment
-
-
-def attachment_remove(*, actor: User, attachment: Attachment) -> None:
-    require(actor, Permission.DOCUMENT_EDIT)
-    document = attachment.document
-    if document.status not in workflow.EDITABLE_STATUSES:
-        raise TransitionNotAllowed("Files can be removed only in Draft or In Revision.", field="file")
-    attachment.file.delete(save=False)
-    attachment.delete()
-    _write_event(document, kind=EventKind.EDITED, actor=actor, comment=f"Removed {attachment.name}")

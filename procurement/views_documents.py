@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
-from accounts.roles import Action as Permission
+from accounts.roles import Permission as Permission
 from accounts.roles import allowed
 from payments.forms import PaymentForm
 from payments.selectors import payment_list
@@ -25,15 +24,16 @@ from procurement import selectors, services, workflow
 from procurement.forms import DocumentEditor, NotesForm, TransitionForm
 from procurement.models import Document, DocumentKind, Status
 from procurement.validation import document_data_from
-from procuresync.errors import DomainError, RoleRequired
-from procuresync.web import error_text, is_partial, page, paginate
+from procuresync.errors import DomainError
+from procuresync.http import AuthenticatedHttpRequest
+from procuresync.web import error_text, flash_refusal, is_partial, page, paginate
 from quickbooks import selectors as qbo_selectors
 from quickbooks.models import SyncStatus
-from quickbooks.payments_in import with_qbo_links
+from quickbooks.selectors import with_qbo_links
 
 
 @dataclass(frozen=True)
-class Kind:
+class KindPages:
     value: str
     label: str
     plural: str
@@ -44,39 +44,39 @@ class Kind:
 
 
 KINDS = {
-    DocumentKind.INVOICE: Kind(DocumentKind.INVOICE, "Invoice", "Invoices", "invoice"),
-    DocumentKind.PURCHASE_ORDER: Kind(DocumentKind.PURCHASE_ORDER, "Purchase order", "Purchase orders", "po"),
+    DocumentKind.INVOICE: KindPages(DocumentKind.INVOICE, "Invoice", "Invoices", "invoice"),
+    DocumentKind.PURCHASE_ORDER: KindPages(DocumentKind.PURCHASE_ORDER, "Purchase order", "Purchase orders", "po"),
 }
 
 _DONE = {
-    workflow.Action.SUBMIT: "submitted for approval",
-    workflow.Action.APPROVE: "approved",
-    workflow.Action.REJECT: "rejected",
-    workflow.Action.REVISE: "opened for revision",
-    workflow.Action.CANCEL: "cancelled",
+    workflow.DocumentAction.SUBMIT: "submitted for approval",
+    workflow.DocumentAction.APPROVE: "approved",
+    workflow.DocumentAction.REJECT: "rejected",
+    workflow.DocumentAction.REVISE: "opened for revision",
+    workflow.DocumentAction.CANCEL: "cancelled",
 }
 _BUTTON = {
-    workflow.Action.SUBMIT: "Submit for approval",
-    workflow.Action.APPROVE: "Approve",
-    workflow.Action.REJECT: "Reject",
-    workflow.Action.REVISE: "Revise",
-    workflow.Action.CANCEL: "Cancel",
+    workflow.DocumentAction.SUBMIT: "Submit for approval",
+    workflow.DocumentAction.APPROVE: "Approve",
+    workflow.DocumentAction.REJECT: "Reject",
+    workflow.DocumentAction.REVISE: "Revise",
+    workflow.DocumentAction.CANCEL: "Cancel",
 }
 
 
 @page()
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("invoice-list")
 
 
 @page()
-def document_list(request: HttpRequest, kind: str) -> HttpResponse:
+def document_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
     status = request.GET.get("status", "")
     search = request.GET.get("q", "").strip()
     sync = request.GET.get("sync", "")
     documents = selectors.document_list(
-        user=request.user, kind=kind, status=status if status in Status.values else "", search=search  # type: ignore[arg-type]
+        user=request.user, kind=kind, status=status if status in Status.values else "", search=search
     )
     # The QuickBooks column rides on the same query (a missing sync row reads as "Not sent").
     documents = qbo_selectors.filter_by_sync(documents.select_related("qbo_sync"), sync)
@@ -88,7 +88,7 @@ def document_list(request: HttpRequest, kind: str) -> HttpResponse:
         "statuses": _statuses_for(kind),
         "sync": sync if sync in SyncStatus.values else "",
         "sync_statuses": SyncStatus.choices,
-        "show_sync": bool(sync) or qbo_selectors.is_in_use(request.user.tenant_id),  # type: ignore[union-attr]
+        "show_sync": bool(sync) or qbo_selectors.is_in_use(request.user.tenant_id),
     }
     template = "procurement/_document_table.html" if is_partial(request) else "procurement/document_list.html"
     return render(request, template, context)
@@ -100,10 +100,10 @@ def _statuses_for(kind: str) -> list[tuple[str, str]]:
 
 
 def render_document_detail(
-    request: HttpRequest, document: Document, *, payment_form: PaymentForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest, document: Document, *, payment_form: PaymentForm | None = None, status: int = 200
 ) -> HttpResponse:
     """The detail page; the payments view re-renders it with its bound form when a payment is refused."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     info = KINDS[DocumentKind(document.kind)]
     actions = [
         {"value": action.value, "label": _BUTTON[action]}
@@ -124,7 +124,7 @@ def render_document_detail(
     }
     if document.is_invoice:
         paid = paid_amount(document)
-        outstanding = document.total - paid if document.status in workflow.PAYABLE_STATUSES else None
+        outstanding = document.total - paid if document.status in workflow.APPROVED_STATUSES else None
         context.update(paid=paid, outstanding=outstanding)
         if allowed(user, Permission.PAYMENT_VIEW):
             context["payments"] = with_qbo_links(
@@ -140,15 +140,15 @@ def render_document_detail(
 
 
 @page()
-def document_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)  # type: ignore[arg-type]
+def document_detail(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
+    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)
     return render_document_detail(request, document)
 
 
 @page(Permission.DOCUMENT_CREATE)
-def document_create(request: HttpRequest, kind: str) -> HttpResponse:
+def document_create(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     editor = DocumentEditor(user=user, kind=kind, data=request.POST or None)
     if request.method == "POST" and editor.is_valid():
         try:
@@ -162,9 +162,9 @@ def document_create(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @page(Permission.DOCUMENT_EDIT)
-def document_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def document_edit(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     document = selectors.document_get(user=user, document_id=pk, kind=kind)
     status = Status(document.status)
     if status in workflow.NOTES_ONLY_STATUSES:
@@ -184,7 +184,7 @@ def document_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return render(request, "procurement/document_form.html", {"kind": info, "editor": editor, "document": document})
 
 
-def _notes_edit(request: HttpRequest, info: Kind, document: Document) -> HttpResponse:
+def _notes_edit(request: AuthenticatedHttpRequest, info: KindPages, document: Document) -> HttpResponse:
     """Approved (or pending, or paid) documents take a notes change only: no revision, not synced."""
     form = NotesForm(request.POST or None, initial={"notes": document.notes})
     errors: list[str] = []
@@ -192,7 +192,7 @@ def _notes_edit(request: HttpRequest, info: Kind, document: Document) -> HttpRes
         data = document_data_from(document)
         data.notes = form.cleaned_data["notes"]
         try:
-            services.document_update(actor=request.user, document=document, data=data)  # type: ignore[arg-type]
+            services.document_update(actor=request.user, document=document, data=data)
         except DomainError as exc:
             errors = [error_text(exc)]
         else:
@@ -208,20 +208,18 @@ def _notes_edit(request: HttpRequest, info: Kind, document: Document) -> HttpRes
 
 @require_POST
 @page()
-def document_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
+def document_action(request: AuthenticatedHttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
-    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)  # type: ignore[arg-type]
+    document = selectors.document_get(user=request.user, document_id=pk, kind=kind)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        step = workflow.Action(action)
-        services.document_transition(actor=request.user, document=document, action=step, comment=comment)  # type: ignore[arg-type]
+        step = workflow.DocumentAction(action)
+        services.document_transition(actor=request.user, document=document, action=step, comment=comment)
     except ValueError:
         messages.error(request, f"Unknown action {action!r}.")
-    except RoleRequired:
-        raise  # the 403 page, like any page the user's roles do not open
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        flash_refusal(request, exc)  # a missing role still answers with the 403 page
     else:
         messages.success(request, f"{info.label} {document.number} {_DONE[step]}.")
     return redirect(reverse(info.name("detail"), args=[document.pk]))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 
-from accounts.roles import Action as Permission
+from accounts.roles import Permission
 from procurement.models import Status
 from procuresync.errors import TransitionNotAllowed
 
 
-class Action(enum.StrEnum):
+class DocumentAction(enum.StrEnum):
     SUBMIT = "submit"
     APPROVE = "approve"
     REJECT = "reject"
@@ -22,24 +22,24 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"
 
 
-TRANSITIONS: dict[tuple[Status, Action], Status] = {
-    (Status.DRAFT, Action.SUBMIT): Status.PENDING,
-    (Status.IN_REVISION, Action.SUBMIT): Status.PENDING,
-    (Status.PENDING, Action.APPROVE): Status.APPROVED,
-    (Status.PENDING, Action.REJECT): Status.REJECTED,
-    (Status.APPROVED, Action.REVISE): Status.IN_REVISION,
-    (Status.DRAFT, Action.CANCEL): Status.CANCELLED,
-    (Status.PENDING, Action.CANCEL): Status.CANCELLED,
-    (Status.APPROVED, Action.CANCEL): Status.CANCELLED,
-    (Status.IN_REVISION, Action.CANCEL): Status.CANCELLED,
+TRANSITIONS: dict[tuple[Status, DocumentAction], Status] = {
+    (Status.DRAFT, DocumentAction.SUBMIT): Status.PENDING,
+    (Status.IN_REVISION, DocumentAction.SUBMIT): Status.PENDING,
+    (Status.PENDING, DocumentAction.APPROVE): Status.APPROVED,
+    (Status.PENDING, DocumentAction.REJECT): Status.REJECTED,
+    (Status.APPROVED, DocumentAction.REVISE): Status.IN_REVISION,
+    (Status.DRAFT, DocumentAction.CANCEL): Status.CANCELLED,
+    (Status.PENDING, DocumentAction.CANCEL): Status.CANCELLED,
+    (Status.APPROVED, DocumentAction.CANCEL): Status.CANCELLED,
+    (Status.IN_REVISION, DocumentAction.CANCEL): Status.CANCELLED,
 }
 
-PERMISSION_FOR: dict[Action, Permission] = {
-    Action.SUBMIT: Permission.DOCUMENT_SUBMIT,
-    Action.APPROVE: Permission.DOCUMENT_APPROVE,
-    Action.REJECT: Permission.DOCUMENT_REJECT,
-    Action.REVISE: Permission.DOCUMENT_REVISE,
-    Action.CANCEL: Permission.DOCUMENT_CANCEL,
+PERMISSION_FOR: dict[DocumentAction, Permission] = {
+    DocumentAction.SUBMIT: Permission.DOCUMENT_SUBMIT,
+    DocumentAction.APPROVE: Permission.DOCUMENT_APPROVE,
+    DocumentAction.REJECT: Permission.DOCUMENT_REJECT,
+    DocumentAction.REVISE: Permission.DOCUMENT_REVISE,
+    DocumentAction.CANCEL: Permission.DOCUMENT_CANCEL,
 }
 
 # Lines, supplier, dates, discounts and custom fields change only here.
@@ -48,10 +48,10 @@ EDITABLE_STATUSES = frozenset({Status.DRAFT, Status.IN_REVISION})
 NOTES_ONLY_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID, Status.PENDING})
 FINAL_STATUSES = frozenset({Status.REJECTED, Status.CANCELLED})
 # Statuses in which an invoice accepts payments; the payment status follows from them.
-PAYABLE_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID})
+APPROVED_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID})
 
 
-def next_status(current: str, action: Action) -> Status:
+def next_status(current: str, action: DocumentAction) -> Status:
     try:
         return TRANSITIONS[(Status(current), action)]
     except KeyError:
@@ -62,5 +62,5 @@ def next_status(current: str, action: Action) -> Status:
         ) from None
 
 
-def available_actions(current: str) -> list[Action]:
+def available_actions(current: str) -> list[DocumentAction]:
     return [action for (status, action) in TRANSITIONS if status == current]

@@ -1,4 +1,7 @@
-"""The API's one error shape: {"error": {"code", "message", "fields": {name: [messages]}}}."""
+"""The API's one error shape: {"error": {"code", "message", "fields": {name: [messages]}}}.
+
+The exception handler renders every refusal in it, and ``ErrorOut`` describes it in the schema.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -55,3 +58,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
         response.data = error_body(str(code), str(exc.detail))
     return response
+
+
+class ErrorBodyOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # "fields" would shadow Serializer.fields if declared as a class attribute.
+        fields["fields"] = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text='Field name -> messages; nested fields are dotted, e.g. "lines.0.quantity".',
+        )
+        return fields
+
+
+class ErrorOut(serializers.Serializer):
+    """The one error shape of the API."""
+
+    error = ErrorBodyOut()
+
+
+# For @extend_schema(responses=...): the refusals any write may answer with.
+WRITE_ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+READ_ERRORS = {403: ErrorOut, 404: ErrorOut}

@@ -43,7 +43,7 @@ def _document_routes(prefix: str, kind: str) -> list[URLPattern]:
             DocumentTransitionView.as_view(kind=kind, action=action),
             name=f"api-{name}-{action.value}",
         )
-        for action in workflow.Action
+        for action in workflow.DocumentAction
     ]
     return routes
 

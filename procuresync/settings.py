@@ -174,7 +174,8 @@ else:
             "django_dramatiq.middleware.DbConnectionsMiddleware",
         ],
     }
-DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+# Actors sit beside the service they run (rundramatiq imports these modules of each app).
+DRAMATIQ_AUTODISCOVER_MODULES = ["export.delivery", "inbound.webhooks", "inbound.catchup", "inbound.payments_import"]
 
 LIST_PAGE_SIZE = env_int("LIST_PAGE_SIZE", 50)
 

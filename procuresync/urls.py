@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from quickbooks.webhooks import webhook_endpoint
+from quickbooks.inbound.webhooks import webhook_endpoint
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),

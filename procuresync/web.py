@@ -10,32 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages as flash_messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
-from accounts.roles import Action, require
+from accounts.roles import Permission, require
 from procuresync.errors import DomainError, NotFound, RoleRequired
+from procuresync.http import AuthenticatedHttpRequest
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+P = ParamSpec("P")
+# A page view: ``page()`` lets only logged-in users through, so its request carries our ``User``.
+PageView = Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse]
 
 
-def page(action: Action | None = None) -> Callable[[View], View]:
+def page(action: Permission | None = None) -> Callable[[PageView[P]], PageView[P]]:
     """Decorate a page view: logged in, holding the role ``action`` needs, domain errors translated."""
 
-    def decorate(view: View) -> View:
+    def decorate(view: PageView[P]) -> PageView[P]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: AuthenticatedHttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             try:
                 if action is not None:
-                    require(request.user, action)  # type: ignore[arg-type]
+                    require(request.user, action)
                 response = view(request, *args, **kwargs)
             except NotFound as exc:
                 raise Http404(exc.message) from None
@@ -46,15 +51,15 @@ def page(action: Action | None = None) -> Callable[[View], View]:
             patch_vary_headers(response, ("HX-Request",))
             return response
 
-        return login_required(wrapper)  # type: ignore[return-value]
+        return login_required(wrapper)
 
     return decorate
 
 
 def is_partial(request: HttpRequest) -> bool:
     """An htmx request that wants only the fragment (a history restore needs the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)  # set by django_htmx's middleware
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def paginate(request: HttpRequest, queryset: QuerySet[Any]) -> Page[Any]:
@@ -96,3 +101,12 @@ def error_text(exc: DomainError) -> str:
     """One line for a flash message: the summary plus every field message not already in it."""
     details: Iterable[str] = (m for messages in exc.fields.values() for m in messages if m != exc.message)
     return " ".join([exc.message, *details])
+
+
+def flash_refusal(request: HttpRequest, exc: DomainError, *, prefix: str = "") -> None:
+    """Show any refusal (a domain error, or any QuickBooks error: they are domain errors too) as a
+    message on the next page. A missing role or object is not a message: it is re-raised, so
+    ``page`` answers 403 or 404 as for every other view."""
+    if isinstance(exc, RoleRequired | NotFound):
+        raise exc
+    flash_messages.error(request, f"{prefix}{error_text(exc)}")

@@ -27,13 +27,5 @@ def stamp(now: datetime, tz: timezone) -> str:
     return fmt_time(now, tz, millis=True)
 
 
-def entity_body(entity: str, obj: Any, now: datetime, tz: timezone) -> dict[str, Any]:
-    return {entity: obj, "time": stamp(now, tz)}
-
-
 def fault_body(fault: QBOFault, now: datetime, tz: timezone) -> dict[str, Any]:
     return {"Fault": fault.fault(), "time": stamp(now, tz)}
-
-
-def fault_response(fault: QBOFault, now: datetime, tz: timezone) -> JSON:
-    return JSON(dumps(fault_body(fault, now, tz)), status_code=fault.status)

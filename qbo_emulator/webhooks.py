@@ -130,8 +130,3 @@ class WebhookDispatcher:
             if attempt < self.config.webhook_max_attempts:
                 await asyncio.sleep(step * self.config.webhook_retry_scale)
         self.log.count("webhooks.abandoned")
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until the queue is delivered (tests, shutdown)."""
-        if self.task is not None and not self.task.done():
-            await asyncio.wait_for(asyncio.shield(self.task), timeout)

@@ -7,6 +7,6 @@ class QuickbooksConfig(AppConfig):
 
     def ready(self) -> None:
         from procurement import hooks
-        from quickbooks.services import on_document_transition
+        from quickbooks.export.services import on_document_transition
 
         hooks.on_transition(on_document_transition)

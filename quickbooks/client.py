@@ -12,17 +12,58 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
 
-from quickbooks.errors import Kind, QboError, ReconnectNeeded, classify, from_fault, from_transport, retry_delay
+from quickbooks.errors import (
+    QboAuthFailed,
+    QboError,
+    QboRejected,
+    QboTransient,
+    ReconnectNeeded,
+    classify,
+    from_fault,
+    from_transport,
+    retry_delay,
+)
 
 MINOR_VERSION = 75  # Intuit: 1–74 are discontinued and 75 is the default since 2025-08-01.
 MAX_RESULTS = 1000  # QBO's page size cap for queries
 BATCH_LIMIT = 30  # Intuit's recommended maximum of items per batch request
+
+# Namespaces of our requestids, one per kind of write. The values are fixed: a retry after an
+# upgrade must still produce the id QuickBooks saw before it.
+_REQUEST_NAMESPACES = {
+    "document": uuid.UUID("0f7c8d1e-3b9a-4c55-8e0b-5a1d2f3c4b6e"),
+    "batch": uuid.UUID("9b0e4f3a-2c1d-4e8f-a7b6-5c4d3e2f1a0b"),
+    "attachment": uuid.UUID("2d4b8a6c-1e3f-4a5b-9c7d-8e6f5a4b3c2d"),
+    "vendor": uuid.UUID("6b1d3c52-81a4-4a4e-9a59-0e0a4e9a7d10"),
+}
+
+
+def request_id(namespace: str, key: str) -> str:
+    """The ``requestid`` of one logical write: the same write always gets the same id, so QBO
+    replays its first answer instead of doing it twice."""
+    return str(uuid.uuid5(_REQUEST_NAMESPACES[namespace], key))
+
+
+def quote(value: str) -> str:
+    """A string literal for QBO's query language (backslashes and apostrophes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class CdcAnswer:
+    """What ``cdc`` returned: changed objects per entity (deleted ones as ``{"status": "Deleted"}``)
+    and QuickBooks' own clock at the time of the answer, if it said."""
+
+    objects: dict[str, list[dict[str, Any]]]
+    time: str
 
 
 class Limiter(Protocol):
@@ -47,7 +88,7 @@ def _encode(body: object) -> bytes:
 def _decode(response: httpx.Response) -> dict[str, Any]:
     data = json.loads(response.content, parse_float=Decimal)
     if not isinstance(data, dict):
-        raise QboError(Kind.VALIDATION, "QuickBooks answered with something that is not a JSON object.")
+        raise QboRejected("QuickBooks answered with something that is not a JSON object.")
     return data
 
 
@@ -118,14 +159,14 @@ class QboClient:
                     return _decode(response)
                 error = classify(response)
             self._count(method, path, started, status)
-            if error.kind is Kind.AUTH and not refreshed:
+            if isinstance(error, QboAuthFailed) and not refreshed:
                 refreshed = True
                 token = self.tokens.refresh(token)
                 continue
-            if error.kind is Kind.AUTH:
+            if isinstance(error, QboAuthFailed):
                 raise ReconnectNeeded("QuickBooks refused a freshly refreshed token; an Admin must reconnect.")
-            if error.kind is Kind.TRANSIENT and attempt <= self.transient_retries:
-                delay = retry_delay(error.kind, attempt, scale=self.retry_scale)
+            if isinstance(error, QboTransient) and attempt <= self.transient_retries:
+                delay = retry_delay(error, attempt, scale=self.retry_scale)
                 self.sleep(delay or 0)
                 continue
             raise error
@@ -174,8 +215,8 @@ class QboClient:
         answer = self.request("POST", "batch", params={"requestid": request_id}, body={"BatchItemRequest": items})
         return {item["bId"]: item for item in answer.get("BatchItemResponse", [])}
 
-    def cdc(self, entities: list[str], changed_since: str) -> dict[str, list[dict[str, Any]]]:
-        """Changed objects per entity since ``changed_since`` (deleted ones with status "Deleted")."""
+    def cdc(self, entities: list[str], changed_since: str) -> CdcAnswer:
+        """Objects of ``entities`` changed since ``changed_since`` (QBO looks back 30 days at most)."""
         answer = self.request("GET", "cdc", params={"entities": ",".join(entities), "changedSince": changed_since})
         out: dict[str, list[dict[str, Any]]] = {}
         for block in answer.get("CDCResponse", []):
@@ -183,7 +224,7 @@ class QboClient:
                 for key, value in response.items():
                     if isinstance(value, list):
                         out.setdefault(key, []).extend(value)
-        return out
+        return CdcAnswer(objects=out, time=str(answer.get("time", "")))
 
     def upload(
         self, *, entity: str, qbo_id: str, file_name: str, content_type: str, content: bytes, request_id: str
@@ -202,8 +243,7 @@ class QboClient:
         responses = answer.get("AttachableResponse", [])
         first = responses[0] if responses else {}
         if "Fault" in first:
-            fault = from_fault(first["Fault"])
-            raise fault
+            raise from_fault(first["Fault"])
         return first["Attachable"]
 
     def preferences(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import Company
 from quickbooks.client import QboClient
 from quickbooks.config import qbo_config
 from quickbooks.limits import limiter_for
@@ -14,6 +15,14 @@ from quickbooks.models import Connection
 from quickbooks.oauth import ConnectionTokens, http_client
 
 CLOSE_DATE_MAX_AGE = dt.timedelta(minutes=5)
+
+
+def connection_of(company: Company | int) -> Connection:
+    """The company's connection row, made on first use (a company that never connected has one
+    in "Not connected")."""
+    company_id = company if isinstance(company, int) else company.pk
+    connection, _ = Connection.objects.get_or_create(company_id=company_id)
+    return connection
 
 
 def client_for(connection: Connection) -> QboClient:

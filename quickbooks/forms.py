@@ -60,9 +60,15 @@ class SettingsForm(forms.Form):
                 "initial", {"document_kind": DocumentKind.INVOICE, "auto_send": True, "import_payments": True}
             )
         super().__init__(*args, **kwargs)
-        self.fields["default_ap_account"].queryset = selectors.ap_accounts_for(user)  # type: ignore[attr-defined]
-        self.fields["default_expense_account"].queryset = selectors.expense_accounts_for(user)  # type: ignore[attr-defined]
-        self.fields["location_field"].queryset = selectors.custom_fields_all(user)  # type: ignore[attr-defined]
+        choices = {
+            "default_ap_account": selectors.ap_accounts_for(user),
+            "default_expense_account": selectors.expense_accounts_for(user),
+            "location_field": selectors.custom_fields_all(user),
+        }
+        for name, queryset in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset
 
     def to_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data

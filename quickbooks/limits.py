@@ -19,7 +19,7 @@ from django.conf import settings
 from dramatiq.rate_limits import ConcurrentRateLimiter, RateLimiterBackend, WindowRateLimiter
 from dramatiq.rate_limits.backends import StubBackend
 
-from quickbooks.errors import Kind, QboError
+from quickbooks.errors import QboThrottled
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +58,7 @@ class RealmLimiter:
                 if acquired:
                     return
             if time.monotonic() >= deadline:
-                raise QboError(Kind.THROTTLED, f"Our own {what} budget for this QuickBooks company is used up.")
+                raise QboThrottled(f"Our own {what} budget for this QuickBooks company is used up.")
             time.sleep(0.05)
 
     def before_request(self, path: str) -> None:
@@ -77,7 +77,7 @@ class RealmLimiter:
                     yield
                     return
             if time.monotonic() >= deadline:
-                raise QboError(Kind.THROTTLED, "All concurrent QuickBooks slots for this company are busy.")
+                raise QboThrottled("All concurrent QuickBooks slots for this company are busy.")
             time.sleep(0.02)
 
 

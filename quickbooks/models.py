@@ -169,4 +169,28 @@ class SyncAttempt(models.Model):
         ordering = ["-started_at", "-id"]
 
 
-from quickbooks.models_payments import *  # noqa: E402, F403  (the payments import models)
+# Django loads an app's models from its models module; the payments-in wing keeps its own in
+# quickbooks/inbound/models.py, registered here.
+from quickbooks.inbound.models import (  # noqa: E402
+    EventState,
+    ImportState,
+    PaymentImportRun,
+    PaymentsCursor,
+    WebhookEvent,
+)
+
+__all__ = [
+    "Connection",
+    "ConnectionStatus",
+    "DocumentSync",
+    "EventState",
+    "ImportState",
+    "OutboxItem",
+    "OutboxState",
+    "PaymentImportRun",
+    "PaymentsCursor",
+    "SyncAttempt",
+    "SyncStatus",
+    "VendorLink",
+    "WebhookEvent",
+]

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from quickbooks import crypto
 from quickbooks.config import QboConfig, qbo_config
-from quickbooks.errors import Kind, QboError, ReconnectNeeded
+from quickbooks.errors import QboRejected, QboTransient, ReconnectNeeded
 from quickbooks.models import Connection, ConnectionStatus
 
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -92,9 +92,9 @@ def _token_call(data: dict[str, str], config: QboConfig) -> TokenSet:
             headers={"Accept": "application/json"},
         )
     except httpx.HTTPError as exc:
-        raise QboError(Kind.TRANSIENT, f"Could not reach QuickBooks' sign-in service ({type(exc).__name__}).") from exc
+        raise QboTransient(f"Could not reach QuickBooks' sign-in service ({type(exc).__name__}).") from exc
     if response.status_code >= 500:
-        raise QboError(Kind.TRANSIENT, f"QuickBooks' sign-in service is unavailable (HTTP {response.status_code}).")
+        raise QboTransient(f"QuickBooks' sign-in service is unavailable (HTTP {response.status_code}).")
     try:
         body = response.json()
     except ValueError:
@@ -102,7 +102,7 @@ def _token_call(data: dict[str, str], config: QboConfig) -> TokenSet:
     if response.status_code != 200 or "access_token" not in body:
         if body.get("error") in {"invalid_grant", "invalid_client", "unauthorized_client"}:
             raise ReconnectNeeded(f"QuickBooks refused the sign-in ({body['error']}); connect again on Integrations.")
-        raise QboError(Kind.VALIDATION, f"QuickBooks' sign-in service answered HTTP {response.status_code}.")
+        raise QboRejected(f"QuickBooks' sign-in service answered HTTP {response.status_code}.")
     return TokenSet(
         access_token=body["access_token"],
         refresh_token=body["refresh_token"],

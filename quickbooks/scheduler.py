@@ -1,4 +1,4 @@
-"""Periodic work: the outbox sweeper (and, with the payments import, the CDC catch-up).
+"""Periodic work: the outbox sweeper (documents out) and the CDC catch-up (payments in).
 
 Embedded mode runs ``run_forever`` in a daemon thread of the web process (``manage.py serve``);
 scaled out, one ``manage.py qbo_scheduler`` process does it. Several schedulers are harmless: the
@@ -12,7 +12,8 @@ import threading
 
 from django.db import close_old_connections
 
-from quickbooks import catchup, outbox
+from quickbooks.export import delivery
+from quickbooks.inbound import catchup
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 15.0
@@ -21,7 +22,7 @@ SWEEP_EVERY_SECONDS = 15.0
 def tick() -> None:
     close_old_connections()
     try:
-        sent = outbox.sweep()
+        sent = delivery.sweep()
         if sent:
             log.info("Outbox sweeper re-sent %d row(s)", sent)
         catchup.catch_up_due()

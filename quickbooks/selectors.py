@@ -6,23 +6,26 @@ opened before any ``Connection`` row exists, so absence means "not connected").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
-from accounts.roles import Action, allowed, require
+from accounts.roles import Permission, allowed, require
+from payments.models import Payment
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
+from procurement.workflow import APPROVED_STATUSES
+from quickbooks.config import qbo_config
+from quickbooks.connection import closed_books_message
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
-from quickbooks.services import closed_books_warning
-from quickbooks.sync_records import SENDABLE
 
 AP_ACCOUNT_TYPE = "Accounts Payable"  # QBO's AccountType of A/P accounts, kept as ListOption.detail
 
 
 def connection_for(user: User) -> Connection | None:
     """The company's connection row, or None when QuickBooks was never touched."""
-    require(user, Action.INTEGRATION_MANAGE)
+    require(user, Permission.INTEGRATION_MANAGE)
     return (
         Connection.objects.filter(company_id=user.tenant_id)
         .select_related("default_ap_account", "default_expense_account", "location_field")
@@ -44,17 +47,17 @@ def sync_of(document: Document) -> DocumentSync | None:
 
 
 def ap_accounts_for(user: User) -> QuerySet[ListOption]:
-    require(user, Action.INTEGRATION_MANAGE)
+    require(user, Permission.INTEGRATION_MANAGE)
     return ListOption.objects.filter(company_id=user.tenant_id, kind=ListKind.ACCOUNT, detail=AP_ACCOUNT_TYPE)
 
 
 def expense_accounts_for(user: User) -> QuerySet[ListOption]:
-    require(user, Action.INTEGRATION_MANAGE)
+    require(user, Permission.INTEGRATION_MANAGE)
     return ListOption.objects.filter(company_id=user.tenant_id, kind=ListKind.ACCOUNT).exclude(detail=AP_ACCOUNT_TYPE)
 
 
 def custom_fields_all(user: User) -> QuerySet[CustomField]:
-    require(user, Action.INTEGRATION_MANAGE)
+    require(user, Permission.INTEGRATION_MANAGE)
     return CustomField.objects.filter(company_id=user.tenant_id)
 
 
@@ -69,7 +72,7 @@ class SupplierVendor:
 
 def supplier_vendors(user: User, connection: Connection | None) -> list[SupplierVendor]:
     """Each supplier with its QBO vendor in the connected company (links into another company don't count)."""
-    require(user, Action.INTEGRATION_MANAGE)
+    require(user, Permission.INTEGRATION_MANAGE)
     realm = connection.realm_id if connection else ""
     linked = VendorLink.objects.filter(supplier__company_id=user.tenant_id, realm_id=realm) if realm else []
     links = {link.supplier_id: link for link in linked}
@@ -100,7 +103,7 @@ class SyncCount:
 
 def sync_counts(user: User, kind: str) -> list[SyncCount]:
     """How many documents of ``kind`` are in each sync status (no DocumentSync row counts as Not sent)."""
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     rows = (
         Document.objects.filter(company_id=user.tenant_id, kind=kind).values("qbo_sync__status").annotate(n=Count("pk"))
     )
@@ -139,7 +142,7 @@ class DocumentPanel:
 
 def document_panel(user: User, document: Document) -> DocumentPanel | None:
     """The panel, or None while the company has never connected and the document was never synced."""
-    require(user, Action.DOCUMENT_VIEW)
+    require(user, Permission.DOCUMENT_VIEW)
     connection = Connection.objects.filter(company_id=document.company_id).first()
     live = connection is not None and connection.status != ConnectionStatus.NOT_CONNECTED
     sync = sync_of(document)
@@ -149,8 +152,10 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
         live
         and connection is not None
         and document.kind == connection.document_kind
-        and (document.status in SENDABLE or (document.status == Status.CANCELLED and bool(sync and sync.qbo_id)))
-        and allowed(user, Action.QUICKBOOKS_SEND)
+        and (
+            document.status in APPROVED_STATUSES or (document.status == Status.CANCELLED and bool(sync and sync.qbo_id))
+        )
+        and allowed(user, Permission.QUICKBOOKS_SEND)
     )
     label = ""
     if sendable:
@@ -162,6 +167,20 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
         elif status != SyncStatus.QUEUED:
             label = "Send to QuickBooks"
     return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label)
+
+
+def closed_books_warning(document: Document) -> str | None:
+    """Shown on the document and when approving: from the closing date last read from QuickBooks."""
+    connection = Connection.objects.filter(company_id=document.company_id).first()
+    if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
+        return None
+    if document.kind != connection.document_kind or connection.book_close_date is None:
+        return None
+    if document.issue_date > connection.book_close_date:
+        return None
+    return closed_books_message(
+        document_date=document.issue_date, close_date=connection.book_close_date, number=document.number
+    )
 
 
 _SETTLED = frozenset({SyncStatus.SENT, SyncStatus.HISTORICAL, SyncStatus.INTERNAL})
@@ -182,3 +201,24 @@ def closed_books_notice(document: Document) -> str | None:
     if sync is not None and sync.status in _SETTLED and not on_its_way:
         return None
     return message
+
+
+# ------------------------------------------------------------------------- links into QuickBooks
+
+
+def with_qbo_links(payments: Iterable[Payment]) -> list[Payment]:
+    """The payments, each with ``qbo_url``: where to see it in QuickBooks ("" if recorded here)."""
+    rows = list(payments)
+    for payment in rows:
+        payment.qbo_url = qbo_link(payment.qbo_txn_id) if payment.qbo_txn_id else ""  # type: ignore[attr-defined]
+    return rows
+
+
+def qbo_link(txn_id: str) -> str:
+    """Where a person sees the bill payment: QuickBooks' own page, or the emulator's console."""
+    base = qbo_config().api_base_url
+    if "sandbox" in base and "intuit.com" in base:
+        return f"https://app.sandbox.qbo.intuit.com/app/billpayment?txnId={txn_id}"
+    if "intuit.com" in base:
+        return f"https://app.qbo.intuit.com/app/billpayment?txnId={txn_id}"
+    return base.removesuffix("/").removesuffix("/v3") + "/_emulator/console"

@@ -1,4 +1,7 @@
-"""What people do with the QuickBooks integration: connect, choose settings, import lists, send, retry."""
+"""What Admins do with the QuickBooks integration: connect, choose settings, import lists, map vendors.
+
+Sending documents is the export wing's (``quickbooks.export.services``).
+"""
 
 from __future__ import annotations
 
@@ -7,32 +10,28 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Company, User
-from accounts.roles import Action, require
-from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status
-from procuresync.errors import TransitionNotAllowed, ValidationFailed
-from quickbooks import oauth, outbox
+from accounts.models import User
+from accounts.roles import Permission, require
+from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption
+from procurement.selectors import supplier_get
+from procurement.workflow import APPROVED_STATUSES
+from procuresync.errors import ValidationFailed
+from quickbooks import oauth
 from quickbooks.client import QboClient
 from quickbooks.config import qbo_config
-from quickbooks.connection import client_for, closed_books_message, refresh_company_settings
-from quickbooks.errors import QboError
-from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, OutboxState, SyncStatus
-from quickbooks.sync_records import SENDABLE
-from quickbooks.vendors import vendors_match_all
-
-
-def connection_of(company: Company | int) -> Connection:
-    company_id = company if isinstance(company, int) else company.pk
-    connection, _ = Connection.objects.get_or_create(company_id=company_id)
-    return connection
-
+from quickbooks.connection import client_for, connection_of, refresh_company_settings
+from quickbooks.errors import NotConnected, QboError, QboNotFound, QuickBooksError
+from quickbooks.export.services import documents_resume
+from quickbooks.export.vendors import link_by_hand, vendors_match_all
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
+from quickbooks.selectors import vendor_taken_by
 
 # ------------------------------------------------------------------------- connecting
 
 
 def connection_start(*, actor: User, redirect_uri: str) -> str:
     """The Intuit authorization URL to send the Admin to (state stored for the callback)."""
-    require(actor, Action.INTEGRATION_MANAGE)
+    require(actor, Permission.INTEGRATION_MANAGE)
     config = qbo_config()
     if not config.configured:
         raise ValidationFailed(
@@ -43,7 +42,7 @@ def connection_start(*, actor: User, redirect_uri: str) -> str:
 
 
 def connection_complete(*, actor: User, code: str, state: str, realm_id: str, redirect_uri: str) -> Connection:
-    require(actor, Action.INTEGRATION_MANAGE)
+    require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     if not oauth.check_state(connection=connection, state=state):
         raise ValidationFailed("The QuickBooks sign-in expired or did not start here; press Connect again.")
@@ -75,12 +74,12 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
             realm_id=""
         ).update(qbo_id="", sync_token="", synced_revision=None, status=SyncStatus.HISTORICAL)
     mark_existing_documents(connection)
-    resume(connection)
+    documents_resume(connection)
     return connection
 
 
 def connection_disconnect(*, actor: User) -> Connection:
-    require(actor, Action.INTEGRATION_MANAGE)
+    require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     oauth.revoke(connection=connection)
     connection.status = ConnectionStatus.NOT_CONNECTED
@@ -91,15 +90,6 @@ def connection_disconnect(*, actor: User) -> Connection:
         update_fields=["status", "access_token", "refresh_token", "access_expires_at", "oauth_state", "last_error"]
     )
     return connection
-
-
-def resume(connection: Connection) -> int:
-    """After (re)connecting: everything that waited goes out now."""
-    waiting = OutboxItem.objects.filter(company_id=connection.company_id, state=OutboxState.PENDING)
-    waiting.update(not_before=timezone.now())
-    ids = list(waiting.values_list("id", flat=True))
-    outbox.dispatch(ids)
-    return len(ids)
 
 
 def mark_existing_documents(connection: Connection) -> None:
@@ -115,7 +105,7 @@ def mark_existing_documents(connection: Connection) -> None:
             status=SyncStatus.INTERNAL if kind != connection.document_kind else SyncStatus.HISTORICAL,
         )
         for pk, kind, status in documents.values_list("pk", "kind", "status")
-        if kind != connection.document_kind or status in SENDABLE
+        if kind != connection.document_kind or status in APPROVED_STATUSES
     ]
     DocumentSync.objects.bulk_create(rows, batch_size=1000)
     DocumentSync.objects.filter(company_id=company_id, qbo_id="").exclude(
@@ -139,7 +129,7 @@ def connection_update_settings(
     default_expense_account_id: int | None = None,
     location_field_id: int | None = None,
 ) -> Connection:
-    require(actor, Action.INTEGRATION_MANAGE)
+    require(actor, Permission.INTEGRATION_MANAGE)
     errors: dict[str, list[str]] = {}
     if document_kind not in DocumentKind.values:
         errors["document_kind"] = ["Choose Purchase Orders or Invoices."]
@@ -190,10 +180,10 @@ def _detail(entity: str, row: dict[str, Any]) -> str:
 
 def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, int]:
     """Import or refresh QuickBooks' lists as the choices on lines and documents; link vendors."""
-    require(actor, Action.INTEGRATION_MANAGE)
+    require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     if connection.status != ConnectionStatus.CONNECTED:
-        raise TransitionNotAllowed("Connect QuickBooks first.")
+        raise NotConnected("Connect QuickBooks first.")
     client = client or client_for(connection)
     counts: dict[str, int] = {}
     for entity, kind, name_field in _LISTS:
@@ -235,80 +225,27 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
     return counts
 
 
-# ------------------------------------------------------------------------- sending
-
-
-def document_send(*, actor: User, document: Document) -> None:
-    """ "Send to QuickBooks" / Retry on one document."""
-    require(actor, Action.QUICKBOOKS_SEND)
-    connection = connection_of(document.company_id)
-    if connection.status == ConnectionStatus.NOT_CONNECTED:
-        raise TransitionNotAllowed("QuickBooks is not connected; an Admin can connect it on Integrations.")
-    if document.kind != connection.document_kind:
-        label = DocumentKind(connection.document_kind).label.lower()
-        raise TransitionNotAllowed(f"Only {label}s are sent to QuickBooks (Integrations settings).")
-    if document.status not in SENDABLE and document.status != Status.CANCELLED:
-        raise TransitionNotAllowed("Only approved documents are sent to QuickBooks.")
-    with transaction.atomic():
-        _enqueue(document, reason="sent by hand")
-
-
-def documents_retry_failed(*, actor: User) -> int:
-    """Queue every failed document of the company again; a backlog goes out through batch requests."""
-    require(actor, Action.QUICKBOOKS_SEND)
-    failed = Document.objects.filter(company_id=actor.tenant_id, qbo_sync__status=SyncStatus.FAILED)
-    count = 0
-    with transaction.atomic():
-        for document in failed:
-            _enqueue(document, reason="retry all failed")
-            count += 1
-    return count
-
-
-def _enqueue(document: Document, *, reason: str) -> None:
-    sync, _ = DocumentSync.objects.get_or_create(document=document, defaults={"company_id": document.company_id})
-    sync.status = SyncStatus.QUEUED
-    sync.error_code = sync.error_message = ""
-    sync.save(update_fields=["status", "error_code", "error_message", "updated_at"])
-    outbox.outbox_add(document=document, reason=reason)
-
-
-def on_document_transition(document: Document, action: str, actor: User | None) -> None:
-    """Listener (inside the transition's transaction): queue what QuickBooks must now reflect."""
-    connection = Connection.objects.filter(company_id=document.company_id).first()
-    if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
-        return
-    if document.kind != connection.document_kind:
-        if action == "approve":
-            DocumentSync.objects.update_or_create(
-                document=document, defaults={"company_id": document.company_id, "status": SyncStatus.INTERNAL}
-            )
-        return
-    sync = DocumentSync.objects.filter(document=document).first()
-    in_qbo = bool(sync and sync.qbo_id and not sync.deleted_in_qbo)
-    if action == "approve":
-        # A revision of a document already in QuickBooks always follows, so QBO never stays stale.
-        if connection.auto_send or in_qbo:
-            _enqueue(document, reason="revision approved" if in_qbo else "approved")
-        else:
-            DocumentSync.objects.update_or_create(
-                document=document, defaults={"company_id": document.company_id, "status": SyncStatus.NOT_SENT}
-            )
-    elif action == "cancel":
-        waiting = OutboxItem.objects.filter(document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT])
-        if in_qbo or waiting.exists():
-            _enqueue(document, reason="cancelled")
-
-
-def closed_books_warning(document: Document) -> str | None:
-    """Shown on the document and when approving: from the closing date last read from QuickBooks."""
-    connection = Connection.objects.filter(company_id=document.company_id).first()
-    if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
-        return None
-    if document.kind != connection.document_kind or connection.book_close_date is None:
-        return None
-    if document.issue_date > connection.book_close_date:
-        return None
-    return closed_books_message(
-        document_date=document.issue_date, close_date=connection.book_close_date, number=document.number
-    )
+def vendor_map(*, actor: User, supplier_id: int, vendor_id: str) -> VendorLink:
+    """Link a supplier to the QuickBooks vendor whose id an Admin typed, after checking it exists
+    and stands for no other supplier."""
+    require(actor, Permission.INTEGRATION_MANAGE)
+    supplier = supplier_get(user=actor, supplier_id=supplier_id)
+    connection = connection_of(actor.tenant_id)
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise NotConnected("Connect QuickBooks first.")
+    try:
+        vendor = client_for(connection).read("Vendor", vendor_id)
+    except QboError as exc:
+        if isinstance(exc, QboNotFound) or exc.qbo_status in {400, 404}:
+            raise ValidationFailed(
+                f"QuickBooks has no vendor with id {vendor_id}; check the id in QuickBooks.", field="vendor_id"
+            ) from exc
+        raise QuickBooksError(f"Could not check vendor {vendor_id} in QuickBooks: {exc.message}") from exc
+    taken = vendor_taken_by(connection, str(vendor["Id"]), other_than=supplier)
+    if taken is not None:
+        raise ValidationFailed(
+            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor_id)}” is already linked to "
+            f"{taken.name}; a vendor can stand for one supplier only.",
+            field="vendor_id",
+        )
+    return link_by_hand(connection=connection, supplier=supplier, vendor=vendor)

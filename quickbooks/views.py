@@ -16,18 +16,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
-from accounts.roles import Action
+from accounts.roles import Permission
 from procurement import selectors as procurement_selectors
 from procurement.models import DocumentKind
 from procuresync.errors import DomainError, RoleRequired
-from procuresync.web import error_text, page
+from procuresync.http import AuthenticatedHttpRequest
+from procuresync.web import flash_refusal, page
 from quickbooks import selectors, services
-from quickbooks.connection import client_for
-from quickbooks.errors import Kind, QboError
+from quickbooks.errors import QboError
+from quickbooks.export import services as export_services
 from quickbooks.forms import SettingsForm, VendorMapForm
 from quickbooks.models import ConnectionStatus
-from quickbooks.vendors import vendor_map_by_hand
 
 # What Intuit may send back instead of a code (RFC 6749 §4.1.2.1), in words an Admin understands.
 _OAUTH_ERRORS = {
@@ -36,8 +35,9 @@ _OAUTH_ERRORS = {
 }
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
+def _refused(request: HttpRequest, exc: DomainError, what_failed: str) -> None:
+    """Our own refusals speak for themselves; a failure of QuickBooks says what it stopped."""
+    flash_refusal(request, exc, prefix=f"{what_failed}: " if isinstance(exc, QboError) else "")
 
 
 def _redirect_uri(request: HttpRequest) -> str:
@@ -46,8 +46,10 @@ def _redirect_uri(request: HttpRequest) -> str:
     return settings.QBO_REDIRECT_URI or request.build_absolute_uri(reverse("integrations-callback"))
 
 
-def _render(request: HttpRequest, *, settings_form: SettingsForm | None = None, status: int = 200) -> HttpResponse:
-    user = _user(request)
+def _render(
+    request: AuthenticatedHttpRequest, *, settings_form: SettingsForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
     connection = selectors.connection_for(user)
     live = connection is not None and connection.status != ConnectionStatus.NOT_CONNECTED
     context: dict[str, Any] = {
@@ -67,24 +69,24 @@ def _render(request: HttpRequest, *, settings_form: SettingsForm | None = None, 
     return render(request, "quickbooks/integrations.html", context, status=status)
 
 
-@page(Action.INTEGRATION_MANAGE)
-def integrations(request: HttpRequest) -> HttpResponse:
+@page(Permission.INTEGRATION_MANAGE)
+def integrations(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render(request)
 
 
 @require_POST
-@page(Action.INTEGRATION_MANAGE)
-def connect(request: HttpRequest) -> HttpResponse:
+@page(Permission.INTEGRATION_MANAGE)
+def connect(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
-        url = services.connection_start(actor=_user(request), redirect_uri=_redirect_uri(request))
+        url = services.connection_start(actor=request.user, redirect_uri=_redirect_uri(request))
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        flash_refusal(request, exc)
         return redirect("integrations")
     return redirect(url)
 
 
-@page(Action.INTEGRATION_MANAGE)
-def callback(request: HttpRequest) -> HttpResponse:
+@page(Permission.INTEGRATION_MANAGE)
+def callback(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where Intuit sends the Admin back, with ``code``, ``state`` and ``realmId`` or an ``error``."""
     error = request.GET.get("error", "")
     if error:
@@ -92,18 +94,14 @@ def callback(request: HttpRequest) -> HttpResponse:
         return redirect("integrations")
     try:
         connection = services.connection_complete(
-            actor=_user(request),
+            actor=request.user,
             code=request.GET.get("code", ""),
             state=request.GET.get("state", ""),
             realm_id=request.GET.get("realmId", ""),
             redirect_uri=_redirect_uri(request),
         )
-    except RoleRequired:
-        raise
     except DomainError as exc:
-        messages.error(request, error_text(exc))
-    except QboError as exc:
-        messages.error(request, f"QuickBooks did not connect: {exc.message}")
+        _refused(request, exc, "QuickBooks did not connect")
     else:
         name = connection.qbo_company_name or f"realm {connection.realm_id}"
         messages.success(request, f"Connected to the QuickBooks company “{name}”.")
@@ -113,9 +111,9 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@page(Action.INTEGRATION_MANAGE)
-def disconnect(request: HttpRequest) -> HttpResponse:
-    services.connection_disconnect(actor=_user(request))
+@page(Permission.INTEGRATION_MANAGE)
+def disconnect(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.connection_disconnect(actor=request.user)
     messages.success(
         request, "QuickBooks disconnected. Nothing is sent until you connect again; what was sent stays in QuickBooks."
     )
@@ -123,9 +121,9 @@ def disconnect(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@page(Action.INTEGRATION_MANAGE)
-def settings_save(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+@page(Permission.INTEGRATION_MANAGE)
+def settings_save(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     form = SettingsForm(request.POST, user=user, connection=selectors.connection_for(user))
     if form.is_valid():
         try:
@@ -142,16 +140,12 @@ def settings_save(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@page(Action.INTEGRATION_MANAGE)
-def lists_import(request: HttpRequest) -> HttpResponse:
+@page(Permission.INTEGRATION_MANAGE)
+def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
-        counts = services.lists_import(actor=_user(request))
-    except RoleRequired:
-        raise
+        counts = services.lists_import(actor=request.user)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
-    except QboError as exc:
-        messages.error(request, f"The lists were not imported: {exc.message}")
+        _refused(request, exc, "The lists were not imported")
     else:
         summary = ", ".join(f"{count} {_LIST_NAMES.get(name, name)}" for name, count in counts.items())
         messages.success(request, f"Imported from QuickBooks: {summary}.")
@@ -169,45 +163,28 @@ _LIST_NAMES = {
 
 
 @require_POST
-@page(Action.INTEGRATION_MANAGE)
-def vendor_map(request: HttpRequest) -> HttpResponse:
-    """Link a supplier to the QuickBooks vendor whose id the Admin typed, after checking it exists."""
-    user = _user(request)
+@page(Permission.INTEGRATION_MANAGE)
+def vendor_map(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Link a supplier to the QuickBooks vendor whose id the Admin typed."""
     form = VendorMapForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect(reverse("integrations") + "#vendors")
-    supplier = procurement_selectors.supplier_get(user=user, supplier_id=form.cleaned_data["supplier"])
-    connection = services.connection_of(user.tenant_id)
-    if connection.status != ConnectionStatus.CONNECTED:
-        messages.error(request, "Connect QuickBooks first.")
-        return redirect("integrations")
-    vendor_id = form.cleaned_data["vendor_id"]
     try:
-        vendor = client_for(connection).read("Vendor", vendor_id)
-    except QboError as exc:
-        if exc.kind is Kind.NOT_FOUND or exc.http_status in {400, 404}:
-            messages.error(request, f"QuickBooks has no vendor with id {vendor_id}; check the id in QuickBooks.")
-        else:
-            messages.error(request, f"Could not check vendor {vendor_id} in QuickBooks: {exc.message}")
-        return redirect(reverse("integrations") + "#vendors")
-    taken = selectors.vendor_taken_by(connection, str(vendor["Id"]), other_than=supplier)
-    if taken is not None:
-        messages.error(
-            request,
-            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor_id)}” is already linked to {taken.name}; "
-            "a vendor can stand for one supplier only.",
+        link = services.vendor_map(
+            actor=request.user, supplier_id=form.cleaned_data["supplier"], vendor_id=form.cleaned_data["vendor_id"]
         )
-        return redirect(reverse("integrations") + "#vendors")
-    link = vendor_map_by_hand(connection=connection, supplier=supplier, vendor=vendor)
-    messages.success(request, f"{supplier.name} is now linked to the QuickBooks vendor “{link.qbo_name}”.")
+    except DomainError as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(request, f"{link.supplier.name} is now linked to the QuickBooks vendor “{link.qbo_name}”.")
     return redirect(reverse("integrations") + "#vendors")
 
 
 @require_POST
-@page(Action.QUICKBOOKS_SEND)
-def retry_failed(request: HttpRequest) -> HttpResponse:
-    count = services.documents_retry_failed(actor=_user(request))
+@page(Permission.QUICKBOOKS_SEND)
+def retry_failed(request: AuthenticatedHttpRequest) -> HttpResponse:
+    count = export_services.documents_retry_failed(actor=request.user)
     if count:
         messages.success(request, f"{count} failed document{'s' if count != 1 else ''} queued to send again.")
     else:
@@ -216,17 +193,15 @@ def retry_failed(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@page(Action.QUICKBOOKS_SEND)
-def document_send(request: HttpRequest, pk: int) -> HttpResponse:
+@page(Permission.QUICKBOOKS_SEND)
+def document_send(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """ "Send to QuickBooks" / Retry on a document page; back to that page either way."""
-    document = procurement_selectors.document_get(user=request.user, document_id=pk)  # type: ignore[arg-type]
+    document = procurement_selectors.document_get(user=request.user, document_id=pk)
     detail = reverse("po-detail" if document.kind == DocumentKind.PURCHASE_ORDER else "invoice-detail", args=[pk])
     try:
-        services.document_send(actor=_user(request), document=document)
-    except RoleRequired:
-        raise
+        export_services.document_send(actor=request.user, document=document)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"{document.number} queued for QuickBooks.")
     return redirect(detail + "#quickbooks")

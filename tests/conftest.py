@@ -85,28 +85,32 @@ def supplier(creator: User) -> Supplier:
     return supplier_create(actor=creator, data=SupplierData(name="Paper Co", currency="USD", email="ap@paper.example"))
 
 
-def line(description: str = "A4 paper", quantity: str = "10", unit_price: str = "5.00", **kwargs: object) -> LineData:
-    return LineData(description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price), **kwargs)  # type: ignore[arg-type]
+def line(description: str = "A4 paper", quantity: str = "10", unit_price: str = "5.00", **kwargs: Any) -> LineData:
+    return LineData(description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price), **kwargs)
 
 
-def invoice_data(supplier: Supplier, *lines: LineData, code: str = "SUP-1001", **kwargs: object) -> DocumentData:
+def invoice_data(
+    supplier: Supplier,
+    *lines: LineData,
+    code: str = "SUP-1001",
+    issue_date: dt.date = dt.date(2026, 11, 2),
+    due_date: dt.date | None = dt.date(2026, 12, 2),
+    **kwargs: Any,
+) -> DocumentData:
     return DocumentData(
         supplier_id=supplier.pk,
-        issue_date=kwargs.pop("issue_date", dt.date(2026, 11, 2)),  # type: ignore[arg-type]
-        due_date=kwargs.pop("due_date", dt.date(2026, 12, 2)),  # type: ignore[arg-type]
+        issue_date=issue_date,
+        due_date=due_date,
         lines=list(lines) or [line()],
         supplier_unique_code=code,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
-def po_data(supplier: Supplier, *lines: LineData, **kwargs: object) -> DocumentData:
-    return DocumentData(
-        supplier_id=supplier.pk,
-        issue_date=kwargs.pop("issue_date", dt.date(2026, 11, 2)),  # type: ignore[arg-type]
-        lines=list(lines) or [line()],
-        **kwargs,  # type: ignore[arg-type]
-    )
+def po_data(
+    supplier: Supplier, *lines: LineData, issue_date: dt.date = dt.date(2026, 11, 2), **kwargs: Any
+) -> DocumentData:
+    return DocumentData(supplier_id=supplier.pk, issue_date=issue_date, lines=list(lines) or [line()], **kwargs)
 
 
 @pytest.fixture
@@ -116,8 +120,8 @@ def draft_invoice(creator: User, supplier: Supplier) -> Document:
 
 @pytest.fixture
 def approved_invoice(creator: User, approver: User, draft_invoice: Document) -> Document:
-    document_transition(actor=creator, document=draft_invoice, action=workflow.Action.SUBMIT)
-    return document_transition(actor=approver, document=draft_invoice, action=workflow.Action.APPROVE)
+    document_transition(actor=creator, document=draft_invoice, action=workflow.DocumentAction.SUBMIT)
+    return document_transition(actor=approver, document=draft_invoice, action=workflow.DocumentAction.APPROVE)
 
 
 @pytest.fixture

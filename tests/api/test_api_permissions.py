@@ -23,11 +23,11 @@ Request = tuple[str, str, dict[str, Any]]
 
 
 def _pending(doc: Document, creator: User) -> Document:
-    return document_transition(actor=creator, document=doc, action=workflow.Action.SUBMIT)
+    return document_transition(actor=creator, document=doc, action=workflow.DocumentAction.SUBMIT)
 
 
 def _approved(doc: Document, creator: User, approver: User) -> Document:
-    return document_transition(actor=approver, document=_pending(doc, creator), action=workflow.Action.APPROVE)
+    return document_transition(actor=approver, document=_pending(doc, creator), action=workflow.DocumentAction.APPROVE)
 
 
 def _payment(doc: Document, creator: User, approver: User, payer: User) -> int:

@@ -7,6 +7,7 @@ the "Add line" script, the htmx search and the workflow buttons are exercised as
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,15 +15,18 @@ from accounts.models import User
 from procurement.models import Document, Status, Supplier
 from tests.browser.conftest import log_in
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, user: User) -> None:  # type: ignore[no-untyped-def]
+def _log_in(page: Page, user: User) -> None:
     log_in(page, user)
     page.wait_for_url("**/invoices/")
 
 
-def _log_out(page) -> None:  # type: ignore[no-untyped-def]
+def _log_out(page: Page) -> None:
     page.click("button:has-text('Log out')")
     page.wait_for_url("**/login/")
 

@@ -112,13 +112,13 @@ class Qbo:
     def account(self, name: str) -> str:
         return self.ids["Account"][name]
 
-    def bill_body(self, amount: float = 200.0, vendor: str | None = None, **fields: Any) -> dict[str, Any]:
+    def bill_body(self, amount: float | str = 200.0, vendor: str | None = None, **fields: Any) -> dict[str, Any]:
         return {"VendorRef": {"value": vendor or self.vendor()},
                 "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": amount,
                           "AccountBasedExpenseLineDetail": {"AccountRef": {"value": self.account("Advertising")}}}],
                 **fields}
 
-    def payment_body(self, bill: dict[str, Any], amount: float, **fields: Any) -> dict[str, Any]:
+    def payment_body(self, bill: dict[str, Any], amount: float | str, **fields: Any) -> dict[str, Any]:
         return {"VendorRef": bill["VendorRef"], "PayType": "Check", "TotalAmt": amount,
                 "CheckPayment": {"BankAccountRef": {"value": self.account("Checking")}},
                 "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}], **fields}

@@ -196,7 +196,7 @@ async def test_given_a_bill_when_file_uploaded_then_attachable_links_to_it(qbo: 
 
 
 async def test_given_amounts_sent_as_strings_when_created_then_answered_as_numbers(qbo: Qbo) -> None:
-    bill = await qbo.create("Bill", qbo.bill_body("12.50"))  # type: ignore[arg-type]
+    bill = await qbo.create("Bill", qbo.bill_body("12.50"))
     assert bill["Line"][0]["Amount"] == 12.5 and bill["TotalAmt"] == 12.5
-    payment = await qbo.create("BillPayment", qbo.payment_body(bill, "12.50"))  # type: ignore[arg-type]
+    payment = await qbo.create("BillPayment", qbo.payment_body(bill, "12.50"))
     assert payment["Line"][0]["Amount"] == 12.5 and payment["TotalAmt"] == 12.5

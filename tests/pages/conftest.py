@@ -25,7 +25,7 @@ def client_for() -> Callable[[User], Client]:
 
 @pytest.fixture
 def pending_invoice(creator: User, draft_invoice: Document) -> Document:
-    return document_transition(actor=creator, document=draft_invoice, action=workflow.Action.SUBMIT)
+    return document_transition(actor=creator, document=draft_invoice, action=workflow.DocumentAction.SUBMIT)
 
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from accounts.models import User
 from procurement.models import Document, DocumentKind, EventKind, Status, Supplier
 from procurement.services import document_create
 from tests.conftest import invoice_data
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse  # the test client's response
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+
+def _text(response: TestResponse) -> str:
     return response.content.decode()
 
 

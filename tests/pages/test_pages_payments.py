@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.test import Client
 
 from accounts.models import User
 from payments.models import Payment, PaymentStatus
 from procurement.models import Document, Status
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse  # the test client's response
 
-def _pay(client, invoice: Document, amount: str, method: str = "cheque"):  # type: ignore[no-untyped-def]
+
+def _pay(client: Client, invoice: Document, amount: str, method: str = "cheque") -> TestResponse:
     body = {"amount": amount, "paid_on": "2026-11-20", "method": method, "reference": "CHK 7"}
     return client.post(f"/payments/record/{invoice.pk}/", body, follow=True)
 

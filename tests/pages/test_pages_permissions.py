@@ -52,7 +52,7 @@ def ids(draft_invoice: Document, draft_po: Document, supplier: Supplier, pending
 @pytest.fixture
 def pending_other(creator: User, supplier: Supplier) -> Document:
     document = document_create(actor=creator, kind=DocumentKind.INVOICE, data=invoice_data(supplier, code="SUP-2"))
-    return document_transition(actor=creator, document=document, action=workflow.Action.SUBMIT)
+    return document_transition(actor=creator, document=document, action=workflow.DocumentAction.SUBMIT)
 
 
 def _cases(matrix: dict[str, tuple[int, ...]]) -> list[tuple[str, str, int]]:

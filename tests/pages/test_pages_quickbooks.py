@@ -26,9 +26,9 @@ from procurement.models import CustomField, Document, DocumentKind, ListKind, Li
 from procurement.services import document_create, document_transition, supplier_create
 from qbo_emulator.config import EmulatorConfig, Limits
 from qbo_emulator.testing import RunningEmulator, running_emulator
-from quickbooks import sync
 from quickbooks.connection import client_for as qbo_client_for
 from quickbooks.connection import refresh_company_settings
+from quickbooks.export import delivery
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, SyncStatus, VendorLink
 from tests.conftest import invoice_data, use_emulator
 
@@ -295,8 +295,8 @@ def close_books(emulator: RunningEmulator, connection: Connection, date: str) ->
 def approved_after_connecting(connected: Connection, creator: User, approver: User, supplier: Supplier) -> Document:
     """Approved with "send automatically" on, so it is queued for QuickBooks (no worker runs here)."""
     document = document_create(actor=creator, kind=DocumentKind.INVOICE, data=invoice_data(supplier, code="Q-1"))
-    document_transition(actor=creator, document=document, action=workflow.Action.SUBMIT)
-    return document_transition(actor=approver, document=document, action=workflow.Action.APPROVE)
+    document_transition(actor=creator, document=document, action=workflow.DocumentAction.SUBMIT)
+    return document_transition(actor=approver, document=document, action=workflow.DocumentAction.APPROVE)
 
 
 def test_given_an_invoice_approved_while_connected_when_its_page_opens_then_the_panel_says_queued(
@@ -319,7 +319,7 @@ def test_given_the_books_are_closed_when_an_invoice_is_delivered_then_it_fails_w
 ) -> None:
     invoice = approved_after_connecting
     close_books(qbo, connected, "2026-11-30")
-    sync.deliver(str(OutboxItem.objects.get(document=invoice).pk))  # what the worker would do
+    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))  # what the worker would do
     assert DocumentSync.objects.get(document=invoice).status == SyncStatus.FAILED
 
     client = client_for(creator)
@@ -356,7 +356,7 @@ def test_given_books_closed_after_the_invoice_date_when_its_page_opens_then_the_
 ) -> None:
     invoice = document_create(actor=creator, kind=DocumentKind.INVOICE,
                               data=invoice_data(supplier, code="Q-9", issue_date=dt.date(2026, 11, 2)))
-    document_transition(actor=creator, document=invoice, action=workflow.Action.SUBMIT)
+    document_transition(actor=creator, document=invoice, action=workflow.DocumentAction.SUBMIT)
     close_books(qbo, connected, "2026-11-30")
 
     body = text(client_for(approver).get(f"/invoices/{invoice.pk}/"))

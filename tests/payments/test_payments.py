@@ -65,8 +65,8 @@ def test_given_a_purchase_order_then_it_cannot_be_paid(payer, draft_po, creator,
     from procurement import workflow
     from procurement.services import document_transition
 
-    document_transition(actor=creator, document=draft_po, action=workflow.Action.SUBMIT)
-    document_transition(actor=approver, document=draft_po, action=workflow.Action.APPROVE)
+    document_transition(actor=creator, document=draft_po, action=workflow.DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=draft_po, action=workflow.DocumentAction.APPROVE)
     with pytest.raises(ValidationFailed, match="not purchase orders"):
         pay(payer, draft_po, "1.00")
 

@@ -125,7 +125,7 @@ def test_given_the_same_code_from_another_supplier_then_it_is_accepted(creator, 
 
 
 def test_given_a_cancelled_invoice_then_its_code_can_be_used_again(creator, supplier, draft_invoice):
-    document_transition(actor=creator, document=draft_invoice, action=workflow.Action.CANCEL)
+    document_transition(actor=creator, document=draft_invoice, action=workflow.DocumentAction.CANCEL)
     again = document_create(
         actor=creator, kind="invoice", data=invoice_data(supplier, code=draft_invoice.supplier_unique_code)
     )
@@ -151,8 +151,8 @@ def test_given_an_approved_po_then_an_invoice_may_reference_it(creator, approver
         document_create, actor=creator, kind="invoice", data=invoice_data(supplier, purchase_order_id=draft_po.pk)
     )
     assert "not approved" in error.fields["purchase_order"][0]
-    document_transition(actor=creator, document=draft_po, action=workflow.Action.SUBMIT)
-    document_transition(actor=approver, document=draft_po, action=workflow.Action.APPROVE)
+    document_transition(actor=creator, document=draft_po, action=workflow.DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=draft_po, action=workflow.DocumentAction.APPROVE)
     invoice = document_create(actor=creator, kind="invoice", data=invoice_data(supplier, purchase_order_id=draft_po.pk))
     assert invoice.purchase_order == draft_po
 
@@ -191,7 +191,7 @@ def test_given_an_invoice_in_revision_then_lines_and_custom_fields_can_change(
     creator, admin, approver, approved_invoice
 ):
     location = custom_field_create(actor=admin, name="Location")
-    document_transition(actor=creator, document=approved_invoice, action=workflow.Action.REVISE)
+    document_transition(actor=creator, document=approved_invoice, action=workflow.DocumentAction.REVISE)
     data = document_data_from(approved_invoice)
     data.lines = [line("Different paper", "4", "12.50")]
     data.custom_values = {location.pk: "Berlin"}
@@ -202,7 +202,7 @@ def test_given_an_invoice_in_revision_then_lines_and_custom_fields_can_change(
 
 
 def test_given_a_cancelled_invoice_then_it_cannot_be_edited(creator, draft_invoice):
-    document_transition(actor=creator, document=draft_invoice, action=workflow.Action.CANCEL)
+    document_transition(actor=creator, document=draft_invoice, action=workflow.DocumentAction.CANCEL)
     data = document_data_from(draft_invoice)
     data.notes = "x"
     with pytest.raises(TransitionNotAllowed, match="no longer be edited"):
@@ -212,7 +212,7 @@ def test_given_a_cancelled_invoice_then_it_cannot_be_edited(creator, draft_invoi
 def test_given_a_document_without_lines_then_it_cannot_be_submitted(creator, draft_invoice):
     draft_invoice.lines.all().delete()
     with pytest.raises(ValidationFailed, match="at least one line"):
-        document_transition(actor=creator, document=draft_invoice, action=workflow.Action.SUBMIT)
+        document_transition(actor=creator, document=draft_invoice, action=workflow.DocumentAction.SUBMIT)
 
 
 def test_given_a_purchase_order_then_invoice_only_fields_are_not_kept(creator, supplier):

@@ -7,7 +7,7 @@ from procurement.models import Document, DocumentEvent, EventKind, Status
 from procurement.services import document_transition
 from procuresync.errors import TransitionNotAllowed
 
-A = workflow.Action
+A = workflow.DocumentAction
 EXPECTED = {
     (Status.DRAFT, A.SUBMIT): Status.PENDING,
     (Status.DRAFT, A.CANCEL): Status.CANCELLED,

@@ -181,13 +181,16 @@ class Qbo:
             **kwargs,
         )
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        body: dict[str, Any] = response.json()
+        return body
 
     def query(self, sql: str) -> dict[str, Any]:
-        return self.api("GET", "query", params={"query": sql})["QueryResponse"]  # type: ignore[no-any-return]
+        answer: dict[str, Any] = self.api("GET", "query", params={"query": sql})["QueryResponse"]
+        return answer
 
     def bill(self, qbo_id: str) -> dict[str, Any]:
-        return self.api("GET", f"bill/{qbo_id}")["Bill"]  # type: ignore[no-any-return]
+        bill: dict[str, Any] = self.api("GET", f"bill/{qbo_id}")["Bill"]
+        return bill
 
     def control(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.emulator.control(method, f"/companies/{self.realm_id}{path}", **kwargs)

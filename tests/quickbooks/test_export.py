@@ -11,7 +11,7 @@ from quickbooks.models import SyncStatus
 from tests.conftest import invoice_data, line, po_data
 from tests.quickbooks.conftest import settle, sync_of
 
-A = workflow.Action
+A = workflow.DocumentAction
 D = Decimal
 
 

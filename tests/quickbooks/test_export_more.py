@@ -14,13 +14,13 @@ from procurement.services import (
     supplier_create,
 )
 from procurement.validation import document_data_from
+from quickbooks.client import quote
+from quickbooks.export.services import documents_retry_failed
 from quickbooks.models import SyncStatus, VendorLink
-from quickbooks.services import documents_retry_failed
-from quickbooks.vendors import quote
 from tests.conftest import invoice_data, line, po_data
 from tests.quickbooks.conftest import settle, sync_of
 
-A = workflow.Action
+A = workflow.DocumentAction
 
 
 def approve(creator, approver, document):

@@ -15,7 +15,7 @@ from quickbooks.services import connection_complete, connection_start
 from tests.conftest import invoice_data, line
 from tests.quickbooks.conftest import REDIRECT_URI, settle, sync_of
 
-A = workflow.Action
+A = workflow.DocumentAction
 
 
 def approved_invoice(creator, approver, supplier, code="F-1"):
@@ -40,7 +40,7 @@ def test_given_qbo_answers_5xx_once_then_the_bill_is_created_once(qbo, creator, 
 def test_given_qbo_keeps_failing_then_the_document_fails_with_a_message_and_retry_sends_it(
     qbo, creator, approver, supplier, settings
 ):
-    from quickbooks.services import document_send
+    from quickbooks.export.services import document_send
 
     qbo.fault(kind="status", status=503, count=40, match="/bill")
     invoice = approved_invoice(creator, approver, supplier)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from procurement.money import LineInput, document_totals
 from quickbooks.client import QboClient
-from quickbooks.mapping import DocumentSnapshot, LineSnapshot, bill_payload, item_pricing
+from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot, bill_payload, item_pricing
 
 D = Decimal
 quantities = st.decimals(min_value=D("0.0001"), max_value=D("5000"), places=4)

@@ -8,13 +8,13 @@ from django.utils import timezone
 
 from procurement import workflow
 from procurement.services import document_create, document_transition
-from quickbooks import outbox
+from quickbooks.export import delivery
 from quickbooks.models import OutboxItem, OutboxState, SyncStatus
 from quickbooks.scheduler import tick
 from tests.conftest import invoice_data
 from tests.quickbooks.conftest import settle, sync_of
 
-A = workflow.Action
+A = workflow.DocumentAction
 
 
 def approved(creator, approver, supplier, code):
@@ -24,7 +24,7 @@ def approved(creator, approver, supplier, code):
 
 
 def test_given_the_message_is_lost_then_the_sweeper_sends_the_bill(qbo, creator, approver, supplier, monkeypatch):
-    monkeypatch.setattr(outbox, "dispatch", lambda ids, delay=None: None)  # the broker drops it
+    monkeypatch.setattr(delivery, "dispatch", lambda ids, delay=None: None)  # the broker drops it
     invoice = approved(creator, approver, supplier, "LOST-1")
     assert sync_of(invoice).status == SyncStatus.QUEUED
     monkeypatch.undo()
@@ -59,7 +59,7 @@ def test_given_two_changes_before_delivery_then_one_pending_row_carries_them(
 ):
     worker.pause()
     invoice = approved(creator, approver, supplier, "TWICE-1")
-    from quickbooks.services import document_send
+    from quickbooks.export.services import document_send
 
     document_send(actor=creator, document=invoice)
     assert OutboxItem.objects.filter(document=invoice, state=OutboxState.PENDING).count() == 1

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from payments.models import Payment, Via
 from procurement.models import Status
-from procuresync.errors import RoleRequired, TransitionNotAllowed, ValidationFailed
+from procuresync.errors import RoleRequired, ValidationFailed
+from quickbooks.errors import ImportSwitchedOff, NotConnected
+from quickbooks.inbound.models import ImportState, PaymentImportRun
+from quickbooks.inbound.payments_import import import_start
 from quickbooks.models import Connection
-from quickbooks.models_payments import ImportState, PaymentImportRun
-from quickbooks.payments_import import import_start
 from tests.quickbooks.conftest import settle
 from tests.quickbooks.test_payments_in import bill_id, exported_invoice, pay, status_of
 
@@ -121,7 +122,7 @@ def test_given_the_switch_off_then_no_button_and_the_import_is_refused_with_a_me
     today = timezone.localdate().isoformat()
     response = client.post(reverse("payment-import"), {"import-date_from": today, "import-date_to": today})
     assert response.status_code == 400 and "switched off" in response.content.decode()
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(ImportSwitchedOff):
         import_start(actor=payer, **this_month())
     assert not PaymentImportRun.objects.exists()
 
@@ -135,5 +136,5 @@ def test_given_the_service_with_a_bad_range_then_field_messages(qbo, payer):
 def test_given_no_quickbooks_connection_then_the_page_says_so(payer):
     page = logged_in(payer).get(reverse("payment-list")).content.decode()
     assert "not connected to QuickBooks" in page and "Import from QuickBooks</button>" not in page
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(NotConnected):
         import_start(actor=payer, **this_month())

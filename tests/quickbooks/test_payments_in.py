@@ -14,8 +14,9 @@ from payments.models import Method, Payment, PaymentStatus, Source, Via
 from procurement import workflow
 from procurement.models import Document, DocumentEvent, Status
 from procurement.services import document_create, document_transition
-from quickbooks import catchup, scheduler
-from quickbooks.models_payments import PaymentsCursor
+from quickbooks import scheduler
+from quickbooks.inbound import catchup
+from quickbooks.inbound.models import PaymentsCursor
 from tests.conftest import invoice_data, line
 from tests.quickbooks.conftest import Qbo, settle, sync_of
 
@@ -29,8 +30,8 @@ def exported_invoice(
     invoice = document_create(
         actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", amount), code=code)
     )
-    document_transition(actor=creator, document=invoice, action=workflow.Action.SUBMIT)
-    document_transition(actor=approver, document=invoice, action=workflow.Action.APPROVE)
+    document_transition(actor=creator, document=invoice, action=workflow.DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=workflow.DocumentAction.APPROVE)
     settle()
     assert sync_of(invoice).qbo_id, sync_of(invoice).error_message
     return invoice
@@ -205,7 +206,7 @@ def test_given_the_scheduler_ticks_then_a_missed_payment_is_healed_without_any_w
 
 
 def test_given_an_older_read_arriving_after_the_void_then_the_void_stands(qbo, creator, approver, supplier):
-    from quickbooks.payments_in import feed
+    from quickbooks.inbound.feed import feed
 
     invoice = exported_invoice(creator, approver, supplier)
     txn = pay(qbo, (invoice, None))

@@ -20,7 +20,7 @@ from django.test import Client
 
 from payments.models import Payment, Via
 from procurement.models import Status
-from quickbooks.models_payments import EventState, WebhookEvent
+from quickbooks.inbound.models import EventState, WebhookEvent
 from tests.quickbooks.conftest import Qbo, settle
 from tests.quickbooks.test_payments_in import exported_invoice, pay, status_of
 

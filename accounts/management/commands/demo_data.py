@@ -129,8 +129,8 @@ class Command(BaseCommand):
                 ],
             )
 
-        A = workflow.Action
-        journeys: list[list[workflow.Action]] = [
+        A = workflow.DocumentAction
+        journeys: list[list[workflow.DocumentAction]] = [
             [],  # draft
             [A.SUBMIT],  # pending
             [A.SUBMIT, A.APPROVE],  # approved

@@ -6,23 +6,14 @@ refuses a second DisplayName anyway, with fault 6240).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from procurement.models import Supplier
-from procuresync.errors import ValidationFailed
-from quickbooks.client import QboClient
-from quickbooks.errors import Kind, QboError
+from quickbooks.client import QboClient, quote, request_id
+from quickbooks.errors import QboDuplicate
 from quickbooks.models import Connection, VendorLink
-
-_NS = uuid.UUID("6b1d3c52-81a4-4a4e-9a59-0e0a4e9a7d10")
-
-
-def quote(value: str) -> str:
-    """A string literal for QBO's query language (apostrophes are escaped with a backslash)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
@@ -81,41 +72,27 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
         payload["TaxIdentifier"] = supplier.tax_id
     if connection.multicurrency and supplier.currency:
         payload["CurrencyRef"] = {"value": supplier.currency}
-    request_id = str(uuid.uuid5(_NS, f"vendor:{connection.realm_id}:{supplier.pk}"))
+    vendor_write = request_id("vendor", f"vendor:{connection.realm_id}:{supplier.pk}")
     try:
-        vendor = client.create("Vendor", payload, request_id=request_id)
-    except QboError as exc:
-        if exc.kind is Kind.DUPLICATE:
-            # Another worker may have created this very vendor a moment ago (two invoices of a new
-            # supplier sent at once): if the name is a vendor now, it is ours to link.
-            again = client.query(
-                f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
-            ).get("Vendor", [])
-            if again:
-                return _link(supplier, connection.realm_id, again[0], "name").qbo_id
-            raise QboError(
-                Kind.DUPLICATE,
-                f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "
-                "vendor too. Map the supplier to a vendor by hand on Integrations.",
-                code=exc.code,
-            ) from exc
-        raise
+        vendor = client.create("Vendor", payload, request_id=vendor_write)
+    except QboDuplicate as exc:
+        # Another worker may have created this very vendor a moment ago (two invoices of a new
+        # supplier sent at once): if the name is a vendor now, it is ours to link.
+        again = client.query(
+            f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
+        ).get("Vendor", [])
+        if again:
+            return _link(supplier, connection.realm_id, again[0], "name").qbo_id
+        raise QboDuplicate(
+            f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "
+            "vendor too. Map the supplier to a vendor by hand on Integrations.",
+            fault_code=exc.fault_code,
+        ) from exc
     return _link(supplier, connection.realm_id, vendor, "created").qbo_id
 
 
-def vendor_map_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:
-    taken = (
-        VendorLink.objects.filter(realm_id=connection.realm_id, qbo_id=str(vendor["Id"]))
-        .exclude(supplier=supplier)
-        .select_related("supplier")
-        .first()
-    )
-    if taken is not None:
-        raise ValidationFailed(
-            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor['Id'])}” is already linked to "
-            f"{taken.supplier.name}.",
-            field="vendor",
-        )
+def link_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:
+    """Called by ``quickbooks.services.vendor_map`` once it has checked the Admin's choice."""
     return _link(supplier, connection.realm_id, vendor, "by hand")
 
 

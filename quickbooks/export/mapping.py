@@ -58,7 +58,15 @@ class DocumentSnapshot:
 
     @property
     def entity(self) -> str:
-        return "Bill" if self.kind == "invoice" else "PurchaseOrder"
+        return entity_for(self.kind)
+
+
+# Which QuickBooks transaction each kind of document becomes (the company chooses one kind at setup).
+QBO_ENTITY = {"invoice": "Bill", "purchase_order": "PurchaseOrder"}
+
+
+def entity_for(kind: str) -> str:
+    return QBO_ENTITY[kind]
 
 
 def item_pricing(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, bool]:
@@ -145,7 +153,3 @@ def purchase_order_payload(doc: DocumentSnapshot) -> dict[str, Any]:
 
 def payload_for(doc: DocumentSnapshot) -> dict[str, Any]:
     return bill_payload(doc) if doc.kind == "invoice" else purchase_order_payload(doc)
-
-
-def payload_total(payload: dict[str, Any]) -> Decimal:
-    return sum((Decimal(str(line["Amount"])) for line in payload["Line"]), Decimal("0"))

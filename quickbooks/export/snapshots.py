@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from procurement.models import CustomFieldValue, Document, DocumentKind, ListKind, ListOption
-from quickbooks.mapping import DocumentSnapshot, LineSnapshot
+from quickbooks.errors import NotMappable
+from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot
 from quickbooks.models import Connection, DocumentSync
-
-
-class NotMappable(Exception):
-    """Something on the document has no QuickBooks counterpart; the message says what to fix."""
 
 
 def _external(option: ListOption | None, what: str, line_no: int) -> str | None:

@@ -2,7 +2,7 @@
 
 The button is for when someone wants to be sure: it queries BillPayments by transaction date, a
 page of 1,000 at a time (no per-payment reads), and feeds each page to the same idempotent
-``payments_in.feed`` as webhooks and the catch-up, so importing a range twice changes nothing.
+``feed`` as webhooks and the catch-up, so importing a range twice changes nothing.
 """
 
 from __future__ import annotations
@@ -10,25 +10,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import dramatiq
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Action, require
-from procuresync.errors import NotFound, TransitionNotAllowed, ValidationFailed
+from accounts.roles import Permission, require
+from procuresync.errors import NotFound, ValidationFailed
 from quickbooks.client import MAX_RESULTS
 from quickbooks.connection import client_for
+from quickbooks.errors import ImportSwitchedOff, NotConnected
+from quickbooks.inbound.feed import feed
+from quickbooks.inbound.models import ImportState, PaymentImportRun
 from quickbooks.models import Connection
-from quickbooks.models_payments import ImportState, PaymentImportRun
-from quickbooks.payments_in import feed
 
 log = logging.getLogger(__name__)
 
 MAX_RANGE = dt.timedelta(days=366)
 SWITCH_OFF = (
-    "Importing payments from QuickBooks is switched off for your company. "
-    "An Admin can switch it on in Integrations."
+    "Importing payments from QuickBooks is switched off for your company. An Admin can switch it on in Integrations."
 )
 
 
@@ -70,16 +71,15 @@ def validate_range(date_from: dt.date | None, date_to: dt.date | None, *, today:
 
 
 def import_start(*, actor: User, date_from: dt.date | None, date_to: dt.date | None) -> PaymentImportRun:
-    require(actor, Action.PAYMENT_RECORD)
+    require(actor, Permission.PAYMENT_RECORD)
     connection = import_available(actor)
     if connection is None:
-        raise TransitionNotAllowed(import_unavailable_reason(actor) or SWITCH_OFF)
+        reason = import_unavailable_reason(actor)
+        raise NotConnected(reason) if reason == NOT_CONNECTED else ImportSwitchedOff(SWITCH_OFF)
     errors = validate_range(date_from, date_to, today=timezone.localdate())
     if errors:
         raise ValidationFailed("Choose a valid date range.", fields=errors)
     assert date_from is not None and date_to is not None
-    from quickbooks.tasks import import_payments
-
     with transaction.atomic():
         run = PaymentImportRun.objects.create(
             company_id=actor.tenant_id,
@@ -93,7 +93,7 @@ def import_start(*, actor: User, date_from: dt.date | None, date_to: dt.date | N
 
 
 def import_get(*, user: User, run_id: object) -> PaymentImportRun:
-    require(user, Action.PAYMENT_VIEW)
+    require(user, Permission.PAYMENT_VIEW)
     try:
         return PaymentImportRun.objects.get(company_id=user.tenant_id, pk=int(str(run_id)))
     except (PaymentImportRun.DoesNotExist, ValueError):
@@ -101,8 +101,13 @@ def import_get(*, user: User, run_id: object) -> PaymentImportRun:
 
 
 def import_latest(user: User) -> PaymentImportRun | None:
-    require(user, Action.PAYMENT_VIEW)
+    require(user, Permission.PAYMENT_VIEW)
     return PaymentImportRun.objects.filter(company_id=user.tenant_id).first()
+
+
+@dramatiq.actor(queue_name="quickbooks", max_retries=0, time_limit=30 * 60 * 1000)
+def import_payments(run_id: int) -> None:
+    import_run(run_id)
 
 
 def import_run(run_id: int) -> PaymentImportRun:

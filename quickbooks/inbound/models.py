@@ -1,4 +1,7 @@
-"""What the payments import keeps: raw webhook events, the catch-up cursor, and import runs."""
+"""What payments in keep: raw webhook events, the catch-up cursor, and date-range import runs.
+
+Registered with Django through ``quickbooks.models`` (same app, same tables as before).
+"""
 
 from __future__ import annotations
 
@@ -40,9 +43,7 @@ class WebhookEvent(models.Model):
 class PaymentsCursor(models.Model):
     """Where the periodic CDC catch-up of a connected company has got to."""
 
-    connection = models.OneToOneField(
-        "quickbooks.Connection", on_delete=models.CASCADE, related_name="payments_cursor"
-    )
+    connection = models.OneToOneField("quickbooks.Connection", on_delete=models.CASCADE, related_name="payments_cursor")
     changed_since = models.DateTimeField(null=True, blank=True)
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +84,3 @@ class PaymentImportRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (ImportState.DONE, ImportState.FAILED)
-
-
-__all__ = ["EventState", "ImportState", "PaymentImportRun", "PaymentsCursor", "WebhookEvent"]

@@ -1,4 +1,4 @@
-"""QuickBooks bill payments → payments here: the one mapping, fed by webhooks, catch-up and import.
+"""QuickBooks bill payments → payments here: the one feed, used by webhooks, catch-up and import.
 
 A BillPayment line linked to a Bill one of our invoices was exported as pays that invoice. Supplier
 credits applied in the same BillPayment (VendorCredit lines) are spread over its bills in line
@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from payments.models import Method, Payment
+from payments.models import Method
 from payments.services import ImportedPart, ImportOutcome, qbo_payments_apply
-from quickbooks.config import qbo_config
+from quickbooks.client import MAX_RESULTS, QboClient, quote
+from quickbooks.connection import client_for
 from quickbooks.models import Connection, DocumentSync
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ CENT = Decimal("0.01")
 PRINTED = {"NeedToPrint", "PrintComplete"}
 DELETED_VERSION = 2**62  # QBO never reuses an Id: after a deletion no state of it is newer
 VIA_LABEL = {"webhook": "webhook", "catch_up": "catch-up", "import": "import"}
+ID_CHUNK = 200  # ids per "Id IN (...)" query
 
 
 def method_of(bill_payment: dict[str, Any]) -> str:
@@ -150,19 +152,24 @@ def deleted(txn_id: str) -> dict[str, Any]:
     return {"Id": txn_id, "status": "Deleted", "domain": "QBO"}
 
 
-def with_qbo_links(payments: Iterable[Payment]) -> list[Payment]:
-    """The payments, each with ``qbo_url``: where to see it in QuickBooks ("" if recorded here)."""
-    rows = list(payments)
-    for payment in rows:
-        payment.qbo_url = qbo_link(payment.qbo_txn_id) if payment.qbo_txn_id else ""  # type: ignore[attr-defined]
-    return rows
-
-
-def qbo_link(txn_id: str) -> str:
-    """Where a person sees the bill payment: QuickBooks' own page, or the emulator's console."""
-    base = qbo_config().api_base_url
-    if "sandbox" in base and "intuit.com" in base:
-        return f"https://app.sandbox.qbo.intuit.com/app/billpayment?txnId={txn_id}"
-    if "intuit.com" in base:
-        return f"https://app.qbo.intuit.com/app/billpayment?txnId={txn_id}"
-    return base.removesuffix("/").removesuffix("/v3") + "/_emulator/console"
+def refresh_bill_payments(
+    connection: Connection,
+    *,
+    read_ids: Iterable[str],
+    deleted_ids: Iterable[str],
+    via: str,
+    client: QboClient | None = None,
+) -> FeedResult:
+    """Read bill payments as they are now (one query per 200 ids) and feed them; ids QuickBooks no
+    longer returns were deleted (a read would answer 610 Object Not Found)."""
+    client = client or client_for(connection)
+    ids = sorted(set(read_ids))
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        quoted = ", ".join(quote(i) for i in ids[start : start + ID_CHUNK])
+        found += client.query(f"SELECT * FROM BillPayment WHERE Id IN ({quoted}) MAXRESULTS {MAX_RESULTS}").get(
+            "BillPayment", []
+        )
+    seen = {str(bp.get("Id")) for bp in found}
+    gone = [deleted(i) for i in {*deleted_ids, *(i for i in ids if i not in seen)}]
+    return feed(connection, [*found, *gone], via=via)

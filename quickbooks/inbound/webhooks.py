@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import dramatiq
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -25,15 +26,22 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from quickbooks.config import qbo_config
+from quickbooks.inbound.feed import refresh_bill_payments
+from quickbooks.inbound.models import EventState, WebhookEvent
 from quickbooks.models import Connection, ConnectionStatus
-from quickbooks.models_payments import EventState, WebhookEvent
 
 log = logging.getLogger(__name__)
 CLAIM_MAX = 500
 
 # CloudEvents ``type`` verbs (qbo.<entity>.<verb>.v1) → the legacy operation names.
-VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "voided": "Void", "merged": "Merge",
-         "emailed": "Emailed"}
+VERBS = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "voided": "Void",
+    "merged": "Merge",
+    "emailed": "Emailed",
+}
 
 
 def signature_valid(body: bytes, signature: str, verifier_token: str) -> bool:
@@ -66,31 +74,35 @@ def parse(data: Any) -> list[Event]:
             parts = str(item.get("type", "")).split(".")
             entity = parts[1] if len(parts) >= 3 else ""
             verb = parts[2] if len(parts) >= 3 else ""
-            events.append(Event(
-                dedupe_key=f"ce:{item['id']}"[:255],
-                format="cloudevents",
-                realm_id=str(item.get("intuitaccountid", "")),
-                entity=entity,
-                entity_id=str(item.get("intuitentityid", "")),
-                operation=VERBS.get(verb, verb.capitalize()),
-                occurred_at=str(item.get("time", ""))[:40],
-                payload=json.dumps(item),
-            ))
+            events.append(
+                Event(
+                    dedupe_key=f"ce:{item['id']}"[:255],
+                    format="cloudevents",
+                    realm_id=str(item.get("intuitaccountid", "")),
+                    entity=entity,
+                    entity_id=str(item.get("intuitentityid", "")),
+                    operation=VERBS.get(verb, verb.capitalize()),
+                    occurred_at=str(item.get("time", ""))[:40],
+                    payload=json.dumps(item),
+                )
+            )
     elif isinstance(data, dict):
         for notification in data.get("eventNotifications") or []:
             realm = str(notification.get("realmId", ""))
             for entity in (notification.get("dataChangeEvent") or {}).get("entities") or []:
                 key = ":".join(str(entity.get(k, "")) for k in ("name", "id", "operation", "lastUpdated"))
-                events.append(Event(
-                    dedupe_key=f"legacy:{realm}:{key}"[:255],
-                    format="legacy",
-                    realm_id=realm,
-                    entity=str(entity.get("name", "")),
-                    entity_id=str(entity.get("id", "")),
-                    operation=str(entity.get("operation", "")),
-                    occurred_at=str(entity.get("lastUpdated", ""))[:40],
-                    payload=json.dumps({"realmId": realm, **entity}),
-                ))
+                events.append(
+                    Event(
+                        dedupe_key=f"legacy:{realm}:{key}"[:255],
+                        format="legacy",
+                        realm_id=realm,
+                        entity=str(entity.get("name", "")),
+                        entity_id=str(entity.get("id", "")),
+                        operation=str(entity.get("operation", "")),
+                        occurred_at=str(entity.get("lastUpdated", ""))[:40],
+                        payload=json.dumps({"realmId": realm, **entity}),
+                    )
+                )
     return events
 
 
@@ -109,8 +121,6 @@ def receive(body: bytes, signature: str) -> int | None:
     rows = [WebhookEvent(**event.__dict__) for event in events]
     with transaction.atomic():
         WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    from quickbooks.tasks import process_webhook_events
-
     process_webhook_events.send([event.dedupe_key for event in events])
     return len(events)
 
@@ -130,6 +140,11 @@ def webhook_endpoint(request: HttpRequest) -> HttpResponse:
 
 
 _draining = threading.Lock()
+
+
+@dramatiq.actor(queue_name="quickbooks", max_retries=0)
+def process_webhook_events(dedupe_keys: list[str]) -> None:
+    process(dedupe_keys)
 
 
 def process(dedupe_keys: list[str]) -> None:
@@ -152,8 +167,6 @@ def process(dedupe_keys: list[str]) -> None:
 
 def _process_batch(dedupe_keys: list[str]) -> bool:
     """Claim up to CLAIM_MAX pending events and apply them; False when there was nothing to claim."""
-    from quickbooks import catchup
-
     # One compare-and-set for the lot: the rows this worker won carry its token (another process
     # may be draining too).
     token = f"claimed:{uuid.uuid4()}"
@@ -186,7 +199,7 @@ def _process_batch(dedupe_keys: list[str]) -> bool:
         try:
             # The last event per bill payment decides: a Delete needs no read; otherwise read it now.
             last = {e.entity_id: e for e in wanted}
-            result = catchup.refresh_bill_payments(
+            result = refresh_bill_payments(
                 connection,
                 read_ids=[i for i, e in last.items() if e.operation != "Delete"],
                 deleted_ids=[i for i, e in last.items() if e.operation == "Delete"],
@@ -197,8 +210,12 @@ def _process_batch(dedupe_keys: list[str]) -> bool:
             _finish(wanted, EventState.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
             continue
         o = result.outcome
-        _finish(wanted, EventState.DONE, f"new {o.new}, updated {o.updated}, cancelled {o.cancelled}, "
-                                         f"unchanged {o.unchanged}, not linked {result.unlinked}")
+        _finish(
+            wanted,
+            EventState.DONE,
+            f"new {o.new}, updated {o.updated}, cancelled {o.cancelled}, "
+            f"unchanged {o.unchanged}, not linked {result.unlinked}",
+        )
     return True
 
 

@@ -1,16 +1,15 @@
-"""The outbox: rows written with the change, claimed with compare-and-set, re-sent by the sweeper.
+"""The outbox rows: written with the change, claimed with compare-and-set, found again by the sweeper.
 
-Nothing here talks to QuickBooks; ``quickbooks.sync`` does. A row means "make QuickBooks match
-this document as it is now", so one pending row per document is enough: a second change before
-delivery just makes the pending row due now.
+Nothing here talks to QuickBooks or sends messages (``quickbooks.export.delivery`` does both). A row
+means "make QuickBooks match this document as it is now", so one pending row per document is
+enough: a second change before delivery just makes the pending row due now. ``release`` and
+``finish`` are called by ``delivery.settle`` only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
-from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q
@@ -19,42 +18,27 @@ from django.utils import timezone
 from procurement.models import Document
 from quickbooks.models import Connection, ConnectionStatus, OutboxItem, OutboxState
 
-log = logging.getLogger(__name__)
 CLAIM_LEASE = dt.timedelta(minutes=5)  # a claim not finished by then is taken to be a crashed worker
 REDISPATCH_AFTER = dt.timedelta(seconds=60)
+SWEEP_MAX = 5000
 
 
-def outbox_add(*, document: Document, reason: str) -> OutboxItem:
-    """Call inside the transaction that changed ``document``; the message goes out after commit."""
+def add(*, document: Document, reason: str) -> OutboxItem:
+    """The pending row for ``document``, due now. Call inside the transaction that changed it."""
     now = timezone.now()
     item = OutboxItem.objects.filter(document=document, state=OutboxState.PENDING).first()
     if item is None:
-        item = OutboxItem.objects.create(
+        return OutboxItem.objects.create(
             company_id=document.company_id, document=document, reason=reason, not_before=now
         )
-    else:
-        item.reason = reason
-        item.not_before = now
-        item.save(update_fields=["reason", "not_before"])
-    item_id = item.id
-    transaction.on_commit(lambda: dispatch([item_id]))
+    item.reason = reason
+    item.not_before = now
+    item.save(update_fields=["reason", "not_before"])
     return item
 
 
-def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None) -> None:
-    """Send one message per row. A lost message is harmless: the sweeper finds the row again."""
-    from quickbooks.tasks import deliver_outbox_item
-
-    ids = list(item_ids)
-    OutboxItem.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
-    for item_id in ids:
-        try:
-            if delay:
-                deliver_outbox_item.send_with_options(args=(str(item_id),), delay=int(delay.total_seconds() * 1000))
-            else:
-                deliver_outbox_item.send(str(item_id))
-        except Exception:  # broker down: the sweeper will re-send
-            log.exception("Could not send outbox message %s; the sweeper will retry", item_id)
+def mark_dispatched(item_ids: list[uuid.UUID]) -> None:
+    OutboxItem.objects.filter(id__in=item_ids).update(dispatched_at=timezone.now())
 
 
 def _claimable(company_id: int) -> Q:
@@ -66,17 +50,20 @@ def _claimable(company_id: int) -> Q:
     )
 
 
-def claim(item_id: uuid.UUID | str, *, extra: int = 0) -> list[OutboxItem]:
-    """Claim ``item_id`` and, with ``extra`` > 0, up to that many other due rows of its company.
+def claim(item_id: uuid.UUID | str, *, batch_up_to: int = 0) -> list[OutboxItem]:
+    """Claim ``item_id`` and, when its company has a backlog, up to ``batch_up_to`` more due rows.
 
     Compare-and-set: only rows still pending are taken, stamped with our token, and we return the
     rows that carry it. A document never has two rows in flight, so deliveries of one document
-    never overlap.
+    never overlap. Most messages of a bulk export find their row already sent in another row's
+    batch: they stop at the first query, before the backlog is counted.
     """
-    first = OutboxItem.objects.filter(pk=item_id).values("company_id").first()
+    first = OutboxItem.objects.filter(pk=item_id, state=OutboxState.PENDING).values("company_id").first()
     if first is None:
         return []
     company_id = first["company_id"]
+    # A backlog means bulk work (first sync, "send all", a burst of approvals): take a batch.
+    extra = batch_up_to if batch_up_to and backlog(company_id) >= 2 else 0
     token = uuid.uuid4()
     now = timezone.now()
     with transaction.atomic():
@@ -122,8 +109,19 @@ def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> None:
     item.save(update_fields=["state", "finished_at", "claim_token", "last_error", "attempts"])
 
 
-def sweep() -> int:
-    """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent."""
+def waiting_ids(company_id: int) -> list[uuid.UUID]:
+    """After (re)connecting: every pending row of the company, made due now."""
+    waiting = OutboxItem.objects.filter(company_id=company_id, state=OutboxState.PENDING)
+    waiting.update(not_before=timezone.now())
+    return list(waiting.values_list("id", flat=True))
+
+
+def has_unfinished(document: Document) -> bool:
+    return OutboxItem.objects.filter(document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT]).exists()
+
+
+def due_for_sweep() -> list[uuid.UUID]:
+    """Rows of crashed workers (their claim's lease ran out) and rows whose message was lost."""
     now = timezone.now()
     # A claim past its lease belonged to a worker that died: the row is due again at once.
     OutboxItem.objects.filter(state=OutboxState.IN_FLIGHT, claimed_until__lt=now).update(
@@ -133,7 +131,4 @@ def sweep() -> int:
     due = OutboxItem.objects.filter(state=OutboxState.PENDING, not_before__lte=now, company_id__in=live).filter(
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - REDISPATCH_AFTER)
     )
-    ids = list(due.values_list("id", flat=True)[:5000])
-    if ids:
-        dispatch(ids)
-    return len(ids)
+    return list(due.values_list("id", flat=True)[:SWEEP_MAX])

@@ -6,15 +6,12 @@ Zip archives and HEIC/HEIF photos are kept here but not sent: QuickBooks does no
 
 from __future__ import annotations
 
-import uuid
-
 from procurement.models import Attachment, Document
-from quickbooks.client import QboClient
+from quickbooks.client import QboClient, request_id
 from quickbooks.models import DocumentSync
 
 NOT_SENT_EXTENSIONS = (".zip", ".heic", ".heif")
 NOT_SENT_TYPES = ("application/zip", "application/x-zip-compressed", "image/heic", "image/heif")
-_NS = uuid.UUID("2d4b8a6c-1e3f-4a5b-9c7d-8e6f5a4b3c2d")
 
 
 def is_sendable(attachment: Attachment) -> bool:
@@ -36,7 +33,7 @@ def upload_pending(*, client: QboClient, document: Document, sync: DocumentSync)
             file_name=attachment.name,
             content_type=attachment.content_type,
             content=content,
-            request_id=str(uuid.uuid5(_NS, f"{attachment.pk}:{sync.realm_id}:{sync.qbo_id}")),
+            request_id=request_id("attachment", f"{attachment.pk}:{sync.realm_id}:{sync.qbo_id}"),
         )
         attachment.qbo_attachable_id = str(attachable["Id"])
         attachment.save(update_fields=["qbo_attachable_id"])

@@ -1,0 +1,1 @@
+"""Documents out: approved documents made to match in QuickBooks (outbox → delivery → settle)."""

@@ -1,0 +1,117 @@
+"""Bulk delivery through QBO's batch endpoint: up to 30 creates in one request.
+
+Only plain creates go in a batch (no QBO copy yet, none possibly half-made): they need no read
+first. Everything else — updates, deletes, rows whose create answer was lost — goes back to the
+caller for the single-document path. Items succeed or fail independently (qbo-api.md §6). Like
+``reconcile``, this returns a result per row and leaves the rows themselves to ``delivery.settle``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from procurement.models import Document
+from procurement.workflow import APPROVED_STATUSES
+from quickbooks.client import QboClient, batch_item_error, request_id
+from quickbooks.connection import closing_date
+from quickbooks.errors import QboError, QboTransient, QuickBooksError
+from quickbooks.export.attachments import upload_pending
+from quickbooks.export.attempts import DeliveryResult, Stopwatch, result_for_error
+from quickbooks.export.mapping import entity_for, payload_for
+from quickbooks.export.reconcile import mark_linked, write_id
+from quickbooks.export.snapshots import document_snapshot
+from quickbooks.export.vendors import ensure_vendor
+from quickbooks.models import Connection, DocumentSync, OutboxItem
+
+
+@dataclass
+class _Create:
+    item: OutboxItem
+    document: Document
+    sync: DocumentSync
+    entity: str
+    payload: dict[str, Any]
+
+
+def deliver_batch(
+    *, connection: Connection, client: QboClient, items: list[OutboxItem]
+) -> tuple[list[tuple[OutboxItem, DeliveryResult]], list[OutboxItem]]:
+    """Send the batchable items: (a result for each one sent, the rest for the single path)."""
+    creates, rest = _batchable(connection, client, items)
+    if len(creates) < 2:
+        return [], rest + [create.item for create in creates]
+
+    # If the answer to this batch is lost, each row must look for its bill before creating again.
+    DocumentSync.objects.filter(document_id__in=[c.document.pk for c in creates]).update(create_uncertain=True)
+    request = [{"bId": c.item.id.hex, "operation": "create", c.entity: c.payload} for c in creates]
+    batch_id = request_id("batch", ",".join(sorted(c.item.id.hex for c in creates)))
+    watch = Stopwatch(client)
+    try:
+        answers = client.batch(request, request_id=batch_id)
+    except QboError as exc:
+        failed: list[tuple[OutboxItem, DeliveryResult]] = []
+        for position, c in enumerate(creates):
+            result = _error(connection, client, c, exc, "batch create")
+            # The one batch request is counted once, on its first row.
+            failed.append((c.item, watch.stamp(result, api_calls=None if position == 0 else 0)))
+        return failed, rest
+    results: list[tuple[OutboxItem, DeliveryResult]] = []
+    for position, c in enumerate(creates):
+        calls = 1 if position == 0 else 0
+        answer = answers.get(c.item.id.hex, {})
+        if c.entity not in answer:
+            error = batch_item_error(answer) or QboTransient("QuickBooks gave no answer for this item of the batch.")
+            results.append(
+                (c.item, watch.stamp(_error(connection, client, c, error, f"batch create {c.entity}"), api_calls=calls))
+            )
+            continue
+        mark_linked(c.sync, connection, c.entity, answer[c.entity], c.document)
+        result = DeliveryResult.done(
+            f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=write_id(c.item, "create")
+        )
+        try:
+            uploaded = upload_pending(client=client, document=c.document, sync=c.sync)
+        except QboError as exc:
+            results.append(
+                (c.item, watch.stamp(_error(connection, client, c, exc, "upload attachments"), api_calls=calls))
+            )
+            continue
+        if uploaded:
+            result.operation += f" + {uploaded} attachment(s)"
+        results.append((c.item, watch.stamp(result, api_calls=calls + uploaded)))
+    return results, rest
+
+
+def _batchable(
+    connection: Connection, client: QboClient, items: list[OutboxItem]
+) -> tuple[list[_Create], list[OutboxItem]]:
+    documents = Document.objects.select_related("supplier", "company").in_bulk([i.document_id for i in items])
+    syncs = {s.document_id: s for s in DocumentSync.objects.filter(document_id__in=documents)}
+    close = closing_date(connection, client)
+    creates: list[_Create] = []
+    rest: list[OutboxItem] = []
+    for item in items:
+        document = documents[item.document_id]
+        sync = syncs.get(document.pk)
+        fresh = sync is None or (not sync.qbo_id and not sync.create_uncertain)
+        in_open_period = close is None or document.issue_date > close
+        if not (fresh and in_open_period and document.status in APPROVED_STATUSES):
+            rest.append(item)
+            continue
+        try:
+            vendor_ref = ensure_vendor(connection=connection, client=client, supplier=document.supplier)
+            payload = payload_for(document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref))
+        except QuickBooksError:
+            rest.append(item)  # the single path records the reason properly
+            continue
+        if sync is None:
+            sync = DocumentSync.objects.create(document=document, company_id=document.company_id)
+        creates.append(_Create(item, document, sync, entity_for(document.kind), payload))
+    return creates, rest
+
+
+def _error(connection: Connection, client: QboClient, c: _Create, exc: QboError, operation: str) -> DeliveryResult:
+    return result_for_error(
+        connection=connection, client=client, item=c.item, document=c.document, exc=exc, operation=operation
+    )

@@ -1,0 +1,161 @@
+"""Delivery of outbox rows, as one pipe: claim → build and send → settle.
+
+``deliver`` runs in a worker for one outbox row: it claims the row (and, when a backlog has built
+up, up to 29 more rows of the same company, sent through QBO's batch endpoint), takes a slot of the
+company's concurrency limit, and has each row reconciled. The batch and single paths return a
+``DeliveryResult`` per row; ``settle`` is the only code that finishes, releases or re-dispatches a
+row, updates the document's sync status to match, and writes the attempt row.
+
+The Dramatiq actor sits here, beside the service it runs, because settling a retry sends the next
+message; services elsewhere queue rows with ``queue_after_commit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+
+import dramatiq
+from django.db import transaction
+from django.utils import timezone
+
+from quickbooks.client import QboClient
+from quickbooks.connection import client_for
+from quickbooks.errors import QboError, ReconnectNeeded
+from quickbooks.export import outbox
+from quickbooks.export.attempts import MAX_ATTEMPTS, DeliveryResult, Outcome, record_attempt
+from quickbooks.export.batch import deliver_batch
+from quickbooks.export.reconcile import reconcile
+from quickbooks.limits import limiter_for
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, OutboxState, SyncStatus
+
+log = logging.getLogger(__name__)
+BATCH_EXTRA = 29  # with the row itself, QBO's 30 items per batch
+PAUSED = dt.timedelta(minutes=10)  # connection needs reconnect: rows wait (the reconnect re-sends them)
+LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try again soon
+CRASH_WAIT = dt.timedelta(seconds=30)
+
+
+@dramatiq.actor(queue_name="quickbooks", max_retries=0, time_limit=15 * 60 * 1000)
+def deliver_outbox_item(item_id: str) -> None:
+    """Retries are the outbox's business (``settle``), not Dramatiq's."""
+    deliver(item_id)
+
+
+def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None) -> None:
+    """Send one message per row. A lost message is harmless: the sweeper finds the row again."""
+    ids = list(item_ids)
+    outbox.mark_dispatched(ids)
+    for item_id in ids:
+        try:
+            if delay:
+                deliver_outbox_item.send_with_options(args=(str(item_id),), delay=int(delay.total_seconds() * 1000))
+            else:
+                deliver_outbox_item.send(str(item_id))
+        except Exception:  # broker down: the sweeper will re-send
+            log.exception("Could not send outbox message %s; the sweeper will retry", item_id)
+
+
+def queue_after_commit(item: OutboxItem) -> None:
+    """Send the row's message once the transaction that wrote it commits."""
+    item_id = item.id
+    transaction.on_commit(lambda: dispatch([item_id]))
+
+
+def sweep() -> int:
+    """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent."""
+    ids = outbox.due_for_sweep()
+    if ids:
+        dispatch(ids)
+    return len(ids)
+
+
+# ---------------------------------------------------------------------------- the pipe
+
+
+def deliver(item_id: str) -> None:
+    items = outbox.claim(item_id, batch_up_to=BATCH_EXTRA)
+    if not items:
+        return
+    connection = Connection.objects.select_related("default_expense_account", "default_ap_account").get(
+        company_id=items[0].company_id
+    )
+    if connection.status != ConnectionStatus.CONNECTED:
+        _settle_unsettled(items, DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED))
+        return
+    client = client_for(connection)
+    try:
+        with limiter_for(connection.realm_id).slot():
+            _send(connection, client, items)
+    except ReconnectNeeded as exc:
+        _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=PAUSED))
+    except QboError as exc:  # our own limiter's wait ran out
+        _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=LIMITER_WAIT, redispatch=True))
+    except Exception as exc:
+        # A bug or a database hiccup: give the rows back (counted, so a poison row ends up Failed
+        # by MAX_ATTEMPTS instead of looping) and let the sweeper bring them round again.
+        log.exception("Delivery of %s failed unexpectedly", [str(row.id) for row in items])
+        _settle_unsettled(items, DeliveryResult(Outcome.CRASHED, message=str(exc), delay=CRASH_WAIT))
+        raise
+
+
+def _send(connection: Connection, client: QboClient, items: list[OutboxItem]) -> None:
+    if len(items) > 1:
+        results, items = deliver_batch(connection=connection, client=client, items=items)
+        for item, result in results:
+            settle(item, result, connection=connection)
+    for item in items:
+        settle(item, reconcile(connection=connection, client=client, item=item), connection=connection)
+
+
+def _settle_unsettled(items: list[OutboxItem], result: DeliveryResult) -> None:
+    for item in items:
+        if item.state == OutboxState.IN_FLIGHT:
+            settle(item, result)
+
+
+def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection | None = None) -> None:
+    """The one place a delivery's outcome lands: the outbox row, the document's status, the attempt."""
+    record_attempt(item=item, result=result)
+    if result.outcome is Outcome.DONE:
+        outbox.finish(item)
+        if connection is not None:
+            connection.last_sync_at = timezone.now()
+            connection.save(update_fields=["last_sync_at"])
+    elif result.outcome is Outcome.FAILED:
+        _fail(item, code=result.error_code or result.code, message=result.shown)
+    elif result.outcome is Outcome.RETRY:
+        DocumentSync.objects.filter(document_id=item.document_id).update(
+            status=SyncStatus.QUEUED, error_message=result.shown, updated_at=timezone.now()
+        )
+        outbox.release(item, delay=result.delay, error=_outbox_error(result))
+        dispatch([item.id], delay=result.delay)
+    elif result.outcome is Outcome.PAUSED:
+        outbox.release(item, delay=result.delay, error=result.message, count_attempt=False)
+        if result.redispatch:
+            dispatch([item.id], delay=result.delay)
+    elif item.attempts + 1 >= MAX_ATTEMPTS:  # CRASHED, for the last time
+        _fail(item, code="internal", message=f"procuresync could not send this document: {result.message}")
+    else:  # CRASHED: the sweeper brings it round again
+        outbox.release(item, delay=result.delay, error=f"Internal error: {result.message}")
+
+
+def _fail(item: OutboxItem, *, code: str, message: str) -> None:
+    DocumentSync.objects.update_or_create(
+        document_id=item.document_id,
+        defaults={"status": SyncStatus.FAILED, "error_code": code[:40], "error_message": message},
+        create_defaults={
+            "company_id": item.company_id,
+            "status": SyncStatus.FAILED,
+            "error_code": code[:40],
+            "error_message": message,
+        },
+    )
+    outbox.finish(item, failed=True, error=message)
+
+
+def _outbox_error(result: DeliveryResult) -> str:
+    code = f" [{result.code}]" if result.code else ""
+    return f"{result.message}{code}"

@@ -1,0 +1,183 @@
+"""The single-document path: make QuickBooks match one document as it is now (level-triggered).
+
+``reconcile`` compares the document with its link (QBO Id + SyncToken): no link → create
+(requestid derived from the outbox row, so a repeat after a lost answer is replayed by QBO, not
+duplicated); link at an older revision → full update with the current SyncToken (stale → re-read
+once); cancelled → delete. It returns a ``DeliveryResult`` and never touches the outbox row:
+``delivery.settle`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from procurement.models import Document, Status
+from procurement.workflow import APPROVED_STATUSES
+from quickbooks.client import QboClient, quote, request_id
+from quickbooks.connection import closed_books_message, closing_date
+from quickbooks.errors import (
+    NotMappable,
+    QboDuplicate,
+    QboError,
+    QboNotFound,
+    QboRejected,
+    QboStale,
+    ReconnectNeeded,
+    SendRefused,
+)
+from quickbooks.export.attachments import upload_pending
+from quickbooks.export.attempts import DeliveryResult, Stopwatch, result_for_error
+from quickbooks.export.mapping import entity_for, payload_for
+from quickbooks.export.snapshots import document_snapshot
+from quickbooks.export.vendors import ensure_vendor
+from quickbooks.models import Connection, DocumentSync, OutboxItem, SyncStatus
+
+
+def write_id(item: OutboxItem, operation: str, sync_token: str = "") -> str:
+    """The same logical write always gets the same id; a new write (new SyncToken) a new one."""
+    return request_id("document", f"{item.id}:{operation}:{sync_token}")
+
+
+def reconcile(*, connection: Connection, client: QboClient, item: OutboxItem) -> DeliveryResult:
+    """Bring QuickBooks to the document's current state; say how it went."""
+    document = Document.objects.select_related("supplier", "company").get(pk=item.document_id)
+    sync, _ = DocumentSync.objects.get_or_create(document=document, defaults={"company_id": document.company_id})
+    watch = Stopwatch(client)
+    try:
+        result = _reconcile(connection, client, item, document, sync)
+    except ReconnectNeeded:
+        raise  # the whole delivery pauses until an Admin reconnects
+    except QboError as exc:
+        result = result_for_error(
+            connection=connection, client=client, item=item, document=document, exc=exc, operation="?"
+        )
+    except (SendRefused, NotMappable) as exc:
+        result = DeliveryResult.refused(exc)
+    return watch.stamp(result)
+
+
+def _reconcile(
+    connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync
+) -> DeliveryResult:
+    entity = entity_for(document.kind)
+    if document.status == Status.CANCELLED:
+        return _remove(connection, client, item, document, sync, entity)
+    if document.status not in APPROVED_STATUSES:
+        # In Revision or back in approval: the change goes out when it is approved again.
+        set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
+        return DeliveryResult.done("nothing to send yet")
+    result = _upsert(connection, client, item, document, sync, entity)
+    uploaded = upload_pending(client=client, document=document, sync=sync)
+    if uploaded:
+        result.operation += f" + {uploaded} attachment(s)"
+    return result
+
+
+def _upsert(
+    connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str
+) -> DeliveryResult:
+    if sync.qbo_id and not sync.deleted_in_qbo and sync.synced_revision == document.revision:
+        set_status(sync, SyncStatus.SENT)
+        return DeliveryResult.done("already up to date", qbo_id=sync.qbo_id)
+    check_books(connection, client, document)
+    vendor_ref = ensure_vendor(connection=connection, client=client, supplier=document.supplier)
+    payload = payload_for(document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref))
+    if not sync.qbo_id:
+        create_id = write_id(item, "create")
+        existing = _find_existing(client, entity, payload) if sync.create_uncertain else None
+        if existing is None:
+            sync.create_uncertain = True  # committed before the call: if the answer is lost, look first
+            sync.save(update_fields=["create_uncertain"])
+            existing = client.create(entity, payload, request_id=create_id)
+        mark_linked(sync, connection, entity, existing, document)
+        return DeliveryResult.done(f"create {entity}", qbo_id=sync.qbo_id, request_id=create_id)
+    current = client.read(entity, sync.qbo_id)
+    if entity == "PurchaseOrder":
+        billed = [t for t in current.get("LinkedTxn", []) if t.get("TxnType") == "Bill"]
+        if billed:
+            raise SendRefused(
+                f"QuickBooks already holds {len(billed)} bill(s) against purchase order {document.number}, so "
+                "this revision is not sent (it would change a PO that has been billed). Change the PO in "
+                "QuickBooks if it must match.",
+                code="po_billed",
+            )
+    for attempt in (1, 2):
+        body = {**payload, "Id": sync.qbo_id, "SyncToken": current["SyncToken"]}
+        try:
+            updated = client.update(entity, body, request_id=write_id(item, "update", str(current["SyncToken"])))
+        except QboStale:
+            if attempt == 2:
+                raise
+            current = client.read(entity, sync.qbo_id)
+            continue
+        mark_linked(sync, connection, entity, updated, document)
+        return DeliveryResult.done(f"update {entity}", qbo_id=sync.qbo_id)
+    raise AssertionError("unreachable")
+
+
+def _remove(
+    connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str
+) -> DeliveryResult:
+    if not sync.qbo_id or sync.deleted_in_qbo:
+        set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
+        return DeliveryResult.done("nothing to remove")
+    check_books(connection, client, document)
+    try:
+        current = client.read(entity, sync.qbo_id)
+        client.delete(entity, sync.qbo_id, str(current["SyncToken"]), request_id=write_id(item, "delete"))
+    except QboNotFound:
+        pass  # already gone from QuickBooks: that is what we wanted
+    except (QboRejected, QboDuplicate) as exc:
+        raise SendRefused(
+            f"QuickBooks would not delete the {entity.lower()}: {exc.message}. {exc.detail} If payments are "
+            "linked to it in QuickBooks, delete or void those there first, then press Retry.",
+            code=exc.fault_code,
+        ) from exc
+    sync.deleted_in_qbo = True
+    sync.status = SyncStatus.SENT
+    sync.error_code = sync.error_message = ""
+    sync.save(update_fields=["deleted_in_qbo", "status", "error_code", "error_message", "updated_at"])
+    return DeliveryResult.done(f"delete {entity}", qbo_id=sync.qbo_id)
+
+
+def _find_existing(client: QboClient, entity: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """After a create whose answer never came: is it in QuickBooks already? (DocNumber + vendor)."""
+    rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {quote(payload['DocNumber'])}").get(entity, [])
+    vendor = payload["VendorRef"]["value"]
+    return next((row for row in rows if str(row.get("VendorRef", {}).get("value")) == str(vendor)), None)
+
+
+# ---------------------------------------------------------------------------- the document's link
+
+
+def check_books(connection: Connection, client: QboClient, document: Document) -> None:
+    close = closing_date(connection, client)
+    if close is not None and document.issue_date <= close:
+        raise SendRefused(
+            closed_books_message(document_date=document.issue_date, close_date=close, number=document.number),
+            code="closed_period",
+        )
+
+
+def mark_linked(
+    sync: DocumentSync, connection: Connection, entity: str, body: dict[str, Any], document: Document
+) -> None:
+    sync.realm_id = connection.realm_id
+    sync.qbo_entity = entity
+    sync.qbo_id = str(body["Id"])
+    sync.sync_token = str(body.get("SyncToken", ""))
+    sync.synced_revision = document.revision
+    sync.create_uncertain = False
+    sync.deleted_in_qbo = False
+    sync.status = SyncStatus.SENT
+    sync.sent_at = timezone.now()
+    sync.error_code = sync.error_message = ""
+    sync.save()
+
+
+def set_status(sync: DocumentSync, status: str) -> None:
+    if sync.status != status:
+        sync.status = status
+        sync.save(update_fields=["status", "updated_at"])
