@@ -1,4 +1,4 @@
-"""Scaled-out mode: run the QuickBooks periodic work (outbox sweeper) in its own process."""
+"""Scaled-out mode: run the QuickBooks periodic work (outbox sweeper, payments catch-up) in its own process."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from quickbooks.scheduler import SWEEP_EVERY_SECONDS, run_forever
 
 
 class Command(BaseCommand):
-    help = "Run the QuickBooks outbox sweeper until stopped."
+    help = "Run the QuickBooks outbox sweeper and payments catch-up until stopped."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--every", type=float, default=SWEEP_EVERY_SECONDS, help="Seconds between sweeps.")
