@@ -15,10 +15,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .faults import QBOFault
+from .ledger_core import money, num
 from .models import Company, Obj
 from .runtime import Emulator
 from .seed import create_company, find_account
-from .transactions import money, num
 
 ROWS = 200  # newest rows shown per table
 CSS = """body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}

@@ -18,10 +18,10 @@ from starlette.routing import Route
 
 from .chaos import Injection
 from .faults import QBOFault
+from .ledger_core import money, num
 from .models import Company, Obj
 from .runtime import Emulator
 from .seed import bulk_load, create_company, find_account, seed_company
-from .transactions import money, num
 
 
 class ControlError(Exception):
@@ -114,7 +114,8 @@ async def companies_create(request: Request) -> Any:
         raise ControlError("realm_id already exists", 409)
     company = create_company(emulator, name=str(body.get("name", "Sandbox Company")),
                              realm_id=str(body["realm_id"]) if body.get("realm_id") else None,
-                             seed=bool(body.get("seed", True)))
+                             seed=bool(body.get("seed", True)),
+                             home_currency=str(body.get("home_currency") or "USD"))
     result: dict[str, Any] = {"realmId": company.realm_id, **company_summary(company), "ids": ids_by_name(company)}
     if body.get("tokens"):
         result["tokens"] = emulator.tokens.issue_for(company.realm_id)

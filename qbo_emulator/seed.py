@@ -40,7 +40,12 @@ PO_CUSTOM_FIELDS = [{"DefinitionId": "1", "Name": "Crew #", "Type": "StringType"
 
 
 def create_company(emulator: Emulator, *, name: str = "Sandbox Company", realm_id: str | None = None,
-                   seed: bool = True) -> Company:
+                   seed: bool = True, home_currency: str = "USD") -> Company:
+    """A company keeps its books in ``home_currency``, chosen when it is created and never changed
+    afterwards (in QBO the home currency is fixed once set; Preferences are read-only in the API)."""
+    home_currency = home_currency.upper()
+    if len(home_currency) != 3 or not home_currency.isalpha():
+        raise ValueError("home_currency must be a three-letter currency code")
     company = emulator.store.add(Company(realm_id=realm_id or emulator.store.new_realm_id(), name=name))
     ledger = emulator.ledger(company)
     ledger.create("Preferences", {
@@ -49,7 +54,7 @@ def create_company(emulator: Emulator, *, name: str = "Sandbox Company", realm_i
                                 "CustomerTerminology": "Customers"},
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True,
                                     "UseCustomTxnNumbers": True, "POCustomField": PO_CUSTOM_FIELDS},
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": home_currency}},
     }, obj_id="1")
     ledger.create("CompanyInfo", {
         "CompanyName": name, "LegalName": name, "Country": "USA",

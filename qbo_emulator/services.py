@@ -11,8 +11,9 @@ import copy
 from datetime import date
 
 from . import faults
+from .ledger_core import ACCOUNT_CLASSIFICATION, CURRENCY_NAMES, PAYMENT_LINK_TYPE, SERVER_FIELDS
 from .models import EntitySpec, Obj, doc_key
-from .transactions import ACCOUNT_CLASSIFICATION, CURRENCY_NAMES, PAYMENT_LINK_TYPE, SERVER_FIELDS, TransactionRules
+from .txn_build import TransactionRules
 
 
 class Ledger(TransactionRules):
@@ -142,6 +143,12 @@ class Ledger(TransactionRules):
         self.emit("Attachable", obj, "Create")
         return obj
 
+    def home_currency(self) -> str:
+        """The currency the company keeps its books in (Preferences.CurrencyPrefs.HomeCurrency): what
+        a vendor, customer or account without a CurrencyRef is in."""
+        prefs = self.company.get("Preferences", "1") or {}
+        return str(((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") or "USD")
+
     def set_closing_date(self, book_close_date: str | None) -> Obj:
         """The closing date is set by a QBO user, never through the API (qbo-api.md §8.4)."""
         if book_close_date:
@@ -197,7 +204,8 @@ class Ledger(TransactionRules):
         if entity in ("Vendor", "Customer"):
             obj.setdefault("PrintOnCheckName", obj["DisplayName"])
             obj.setdefault("Balance", current.get("Balance", 0) if current else 0)
-            currency = obj.get("CurrencyRef") or (current or {}).get("CurrencyRef") or {"value": "USD"}
+            home = {"value": self.home_currency()}
+            currency = obj.get("CurrencyRef") or (current or {}).get("CurrencyRef") or home
             if current and current.get("CurrencyRef") and currency.get("value") != current["CurrencyRef"]["value"]:
                 # A vendor's currency is fixed at creation (qbo-api.md §1.6).
                 raise faults.business_validation("You can't change the currency of a vendor.", "CurrencyRef")
@@ -221,7 +229,8 @@ class Ledger(TransactionRules):
                 obj.setdefault("Classification", ACCOUNT_CLASSIFICATION.get(atype, "Expense"))
                 obj.setdefault("CurrentBalance", 0)
                 obj.setdefault("SubAccount", bool(parent))
-                obj.setdefault("CurrencyRef", {"value": "USD", "name": CURRENCY_NAMES["USD"]})
+                home = self.home_currency()
+                obj.setdefault("CurrencyRef", {"value": home, "name": CURRENCY_NAMES.get(home, home)})
             else:
                 key = "SubClass" if entity == "Class" else "SubDepartment"
                 obj.setdefault(key, bool(parent))

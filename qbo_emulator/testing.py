@@ -80,8 +80,10 @@ class RunningEmulator:
         response.raise_for_status()
         return response.json()
 
-    def create_company(self, name: str = "Sandbox Company", *, seed: bool = True) -> dict[str, Any]:
-        result: dict[str, Any] = self.control("POST", "/companies", json={"name": name, "seed": seed})
+    def create_company(self, name: str = "Sandbox Company", *, seed: bool = True,
+                       home_currency: str = "USD") -> dict[str, Any]:
+        body = {"name": name, "seed": seed, "home_currency": home_currency}
+        result: dict[str, Any] = self.control("POST", "/companies", json=body)
         return result
 
     def tokens(self, realm_id: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Page-test helpers: a logged-in client per persona and the documents the pages act on."""
+"""Page-test helpers: a logged-in client per persona, the documents the pages act on, and the
+QuickBooks emulator with a connected company for the QuickBooks pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,6 +13,11 @@ from accounts.models import User
 from procurement import workflow
 from procurement.models import Document
 from procurement.services import document_transition
+from qbo_emulator.config import EmulatorConfig, Limits
+from qbo_emulator.testing import RunningEmulator, running_emulator
+from quickbooks.models import Connection, ConnectionStatus
+from tests.conftest import use_emulator
+from tests.pages.quickbooks_pages import REDIRECT_URI, consent
 
 
 @pytest.fixture
@@ -54,3 +61,29 @@ def document_form(supplier_id: int, lines: list[dict[str, str]], *, initial_line
 @pytest.fixture
 def form_body() -> object:
     return document_form
+
+
+# --- QuickBooks: the emulator on a real socket for the whole session; each test that connects
+# creates its own QuickBooks company through the consent page (``realm=new``).
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(EmulatorConfig(limits=Limits(enabled=False))) as emu:
+        yield emu
+
+
+@pytest.fixture
+def qbo(settings: Any, emulator: RunningEmulator) -> RunningEmulator:
+    """The product pointed at the emulator, as an operator would with environment variables."""
+    use_emulator(settings, emulator, redirect_uri=REDIRECT_URI)
+    return emulator
+
+
+@pytest.fixture
+def connected(qbo: RunningEmulator, client_for: Callable[[User], Client], admin: User) -> Connection:
+    """The admin's company connected to a fresh QuickBooks company named "Acme Books"."""
+    client = client_for(admin)
+    client.get(consent(client))
+    connection = Connection.objects.get(company_id=admin.tenant_id)
+    assert connection.status == ConnectionStatus.CONNECTED
+    return connection

@@ -1,134 +1,25 @@
-"""Transactions as QBO computes them: lines, totals, balances, terms, and the links between
-purchase orders, bills, payments and vendor credits (on both sides).
+"""Building transactions as QBO computes them: PurchaseOrder, Bill, VendorCredit and
+BillPayment objects with their lines, totals, balances, terms and the checks on each.
 
-`LedgerCore` holds the per-request context and small checks; `TransactionRules` builds
-PurchaseOrder, Bill, VendorCredit and BillPayment objects and keeps their links. The public
-operations are in services.py (`Ledger`).
+The links these transactions keep with each other are in txn_links.py; the public operations
+are in services.py (`Ledger`).
 """
-
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from datetime import date, timedelta
+from decimal import Decimal
 
 from . import faults
-from .models import ENTITIES, Company, EntitySpec, Obj, doc_key, fmt_time
+from .ledger_core import CENT, CURRENCY_NAMES, dec, money, num
+from .models import EntitySpec, Obj, doc_key
+from .txn_links import TransactionLinks
 
-CENT = Decimal("0.01")
 EXPENSE_DETAILS = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
-# Fields the client may send but QBO computes; they are dropped from requests.
-SERVER_FIELDS = ("Id", "SyncToken", "MetaData", "domain", "sparse", "status", "HomeBalance")
-COMPUTED_TOTALS = ("TotalAmt", "Balance")
-CURRENCY_NAMES = {"USD": "United States Dollar", "CAD": "Canadian Dollar", "EUR": "Euro",
-                  "GBP": "British Pound Sterling"}
-# How a Bill's LinkedTxn names the payment that paid it (qbo-samples/bill.json shows
-# BillPaymentCheck; the credit-card name is UNCONFIRMED by a sample).
-PAYMENT_LINK_TYPE = {"Check": "BillPaymentCheck", "CreditCard": "BillPaymentCreditCard"}
-ACCOUNT_CLASSIFICATION = {"Bank": "Asset", "Accounts Payable": "Liability", "Credit Card": "Liability",
-                          "Expense": "Expense", "Cost of Goods Sold": "Expense", "Other Expense": "Expense",
-                          "Income": "Revenue", "Other Current Asset": "Asset", "Equity": "Equity"}
 
 
-def dec(value: Any, element: str = "Amount") -> Decimal:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise faults.invalid_property(f"Invalid number {value!r}", element) from exc
-
-
-def num(value: Decimal) -> float:
-    """Money as QBO's JSON sends it: a number with at most two decimals."""
-    return float(value.quantize(CENT))
-
-
-def money(value: Any) -> Decimal:
-    return dec(value).quantize(CENT)
-
-
-class LedgerCore:
-    """Per-request context for one company: clock, time zone, change listener, and checks."""
-
-    def __init__(self, company: Company, *, clock: Callable[[], datetime], tz: timezone,
-                 emit: Callable[[str, str, str, str, str], None], reject_duplicate_docnumber: bool = True) -> None:
-        self.company = company
-        self.now = clock()
-        self.tz = tz
-        self._emit = emit
-        self.reject_dups = reject_duplicate_docnumber
-
-    # --- small helpers ----------------------------------------------------------------------
-
-    def stamp(self) -> str:
-        return fmt_time(self.now, self.tz)
-
-    def today(self) -> str:
-        return self.now.astimezone(self.tz).date().isoformat()
-
-    def emit(self, entity: str, obj: Obj, operation: str) -> None:
-        when = obj.get("MetaData", {}).get("LastUpdatedTime", self.stamp())
-        self._emit(self.company.realm_id, entity, obj["Id"], operation, when)
-
-    def touch(self, obj: Obj) -> None:
-        """A server-side change to an object (e.g. a payment lowers a bill's Balance): QBO bumps
-        its SyncToken and LastUpdatedTime, so a client holding the old token gets 5010."""
-        obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
-        obj["MetaData"]["LastUpdatedTime"] = self.stamp()
-
-    def spec(self, entity: str) -> EntitySpec:
-        spec = ENTITIES.get(entity)
-        if spec is None:
-            raise faults.unsupported_operation(f"Unsupported entity {entity}")
-        return spec
-
-    def read(self, entity: str, obj_id: Any) -> Obj:
-        obj = self.company.get(entity, obj_id)
-        if obj is None:
-            raise faults.object_not_found()  # element "" as in the published sample
-        return obj
-
-    def ref(self, entity: str, ref: Any, element: str, *, name_field: str | None = None) -> Obj:
-        """Resolve `{"value": id}` to an object, fill in `name` as QBO does, return the object."""
-        if not isinstance(ref, dict) or not ref.get("value"):
-            raise faults.required_param_missing(element)
-        target = self.company.get(entity, ref["value"])
-        if target is None:
-            raise faults.invalid_reference(entity, str(ref["value"]), element)
-        if target.get("Active") is False:
-            raise faults.object_not_found(element)  # "...has been made inactive"
-        name = target.get(name_field or ENTITIES[entity].name_field or "Name")
-        if entity in ("Account", "Class", "Department"):
-            name = target.get("FullyQualifiedName", name)
-        if name is not None:
-            ref["name"] = name
-        return target
-
-    def closing_date(self) -> str | None:
-        prefs = self.company.get("Preferences", "1") or {}
-        return prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate")
-
-    def check_open_period(self, *txn_dates: Any) -> None:
-        """Transactions dated on or before the closing date cannot be created, changed, deleted
-        or voided through the API (qbo-api.md §8.4; void/delete is inferred there, UNCONFIRMED)."""
-        closed = self.closing_date()
-        if closed and any(d and str(d) <= closed for d in txn_dates):
-            raise faults.account_period_closed()
-
-    def check_sync_token(self, current: Obj, body: Obj) -> None:
-        if "SyncToken" not in body:
-            raise faults.required_param_missing("SyncToken")
-        if str(body["SyncToken"]) != current["SyncToken"]:
-            raise faults.stale_object()
-
-    def new_meta(self) -> Obj:
-        t = self.stamp()
-        return {"CreateTime": t, "LastUpdatedTime": t}
-
-
-class TransactionRules(LedgerCore):
-    """Building transactions and keeping their links."""
+class TransactionRules(TransactionLinks):
+    """Building transactions (validation and computed fields); links come from `TransactionLinks`."""
 
     def _build_txn(self, spec: EntitySpec, obj: Obj, current: Obj | None, obj_id: str, allow_dup: bool) -> Obj:
         entity = spec.name
@@ -275,29 +166,6 @@ class TransactionRules(LedgerCore):
             if definition:
                 field["Name"] = definition["Name"]
 
-    # --- links between transactions --------------------------------------------------------
-
-    def _po_ids(self, obj: Obj) -> list[str]:
-        ids = [str(lt["TxnId"]) for lt in obj.get("LinkedTxn", []) or [] if lt.get("TxnType") == "PurchaseOrder"]
-        for line in obj.get("Line", []):
-            ids += [str(lt["TxnId"]) for lt in line.get("LinkedTxn", []) or []
-                    if lt.get("TxnType") == "PurchaseOrder"]
-        return list(dict.fromkeys(ids))
-
-    def _bill_po_links(self, obj: Obj, current: Obj | None) -> None:
-        """Header LinkedTxn = the POs this bill was made from (sent by the client, header or
-        line level; UNCONFIRMED which, both accepted) + the payments QBO linked itself."""
-        po_ids = self._po_ids(obj)
-        for po_id in po_ids:
-            if self.company.get("PurchaseOrder", po_id) is None:
-                raise faults.invalid_reference("PurchaseOrder", po_id, "LinkedTxn")
-        payments = [lt for lt in (current or {}).get("LinkedTxn", []) if lt["TxnType"] in PAYMENT_LINK_TYPE.values()]
-        links = [{"TxnId": po_id, "TxnType": "PurchaseOrder"} for po_id in po_ids] + payments
-        if links:
-            obj["LinkedTxn"] = links
-        else:
-            obj.pop("LinkedTxn", None)
-
     def _build_payment(self, obj: Obj, current: Obj | None, obj_id: str) -> Obj:
         pay_type = obj["PayType"]
         if pay_type == "Check":
@@ -359,74 +227,3 @@ class TransactionRules(LedgerCore):
             raise faults.business_validation(
                 "The amount applied to bills, less credits, is more than the payment total.", "TotalAmt")
         return obj
-
-    @staticmethod
-    def _applied(payment: Obj) -> dict[tuple[str, str], Decimal]:
-        applied: dict[tuple[str, str], Decimal] = {}
-        for line in payment.get("Line", []):
-            for link in (line.get("LinkedTxn") or [])[:1]:
-                key = (link["TxnType"], str(link["TxnId"]))
-                applied[key] = applied.get(key, Decimal(0)) + money(line["Amount"])
-        return applied
-
-    def _link(self, entity: str, obj: Obj) -> None:
-        if entity == "BillPayment":
-            link_type = PAYMENT_LINK_TYPE[obj["PayType"]]
-            for (txn_type, txn_id), amount in self._applied(obj).items():
-                target = self.company.get(txn_type, txn_id)
-                assert target is not None
-                target["Balance"] = num(money(target["Balance"]) - amount)
-                links = target.setdefault("LinkedTxn", [])
-                if not any(lt["TxnId"] == obj["Id"] and lt["TxnType"] == link_type for lt in links):
-                    links.append({"TxnId": obj["Id"], "TxnType": link_type})
-                self.touch(target)
-        elif entity == "Bill":
-            for po_id in self._po_ids(obj):
-                po = self.company.get("PurchaseOrder", po_id)
-                assert po is not None
-                links = po.setdefault("LinkedTxn", [])
-                if not any(lt["TxnId"] == obj["Id"] for lt in links):
-                    links.append({"TxnId": obj["Id"], "TxnType": "Bill"})
-                self._po_status(po)
-                self.touch(po)
-
-    def _unlink(self, entity: str, current: Obj) -> None:
-        """Undo what `_link` did for `current` (before an update, a delete or a void)."""
-        if entity == "BillPayment":
-            for (txn_type, txn_id), amount in self._applied(current).items():
-                target = self.company.get(txn_type, txn_id)
-                if target is None:
-                    continue
-                target["Balance"] = num(money(target["Balance"]) + amount)
-                remaining = [lt for lt in target.get("LinkedTxn", []) if lt["TxnId"] != current["Id"]]
-                if remaining:
-                    target["LinkedTxn"] = remaining
-                else:
-                    target.pop("LinkedTxn", None)
-                self.touch(target)
-        elif entity == "Bill":
-            for po_id in self._po_ids(current):
-                po = self.company.get("PurchaseOrder", po_id)
-                if po is None:
-                    continue
-                po["LinkedTxn"] = [lt for lt in po.get("LinkedTxn", []) if lt["TxnId"] != current["Id"]]
-                if not po["LinkedTxn"]:
-                    po.pop("LinkedTxn")
-                self._po_status(po)
-                self.touch(po)
-        elif entity == "PurchaseOrder":
-            for link in current.get("LinkedTxn", []):
-                bill = self.company.get("Bill", link["TxnId"])
-                if bill is not None and bill.get("LinkedTxn"):
-                    bill["LinkedTxn"] = [lt for lt in bill["LinkedTxn"] if lt["TxnId"] != current["Id"]]
-                    for line in bill["Line"]:
-                        if line.get("LinkedTxn"):
-                            line["LinkedTxn"] = [lt for lt in line["LinkedTxn"] if lt["TxnId"] != current["Id"]]
-                    self.touch(bill)
-
-    def _po_status(self, po: Obj) -> None:
-        # Simplification: a PO closes once its linked bills add up to its total (QBO closes it
-        # when every line is received; per-line receiving is not modelled).
-        billed = sum((money(b["TotalAmt"]) for lt in po.get("LinkedTxn", [])
-                      if (b := self.company.get("Bill", lt["TxnId"])) is not None), Decimal(0))
-        po["POStatus"] = "Closed" if po.get("LinkedTxn") and billed >= money(po["TotalAmt"]) else "Open"
