@@ -23,10 +23,12 @@ from procurement.models import Document, DocumentKind, Status
 from procurement.services import document_set_payment_status
 from procuresync.errors import TransitionNotAllowed, ValidationFailed
 
+CENT = Decimal("0.01")
+
 
 def paid_amount(invoice: Document) -> Decimal:
     total = invoice.payments.filter(status=PaymentStatus.ACTIVE).aggregate(s=Sum("amount"))["s"]
-    return total or Decimal("0")
+    return (total or Decimal("0")).quantize(CENT)  # SQLite's sum drops the scale (20, not 20.00)
 
 
 def payment_status_for(*, total: Decimal, paid: Decimal) -> Status:
@@ -46,6 +48,54 @@ def invoice_refresh_payment_status(
     status = payment_status_for(total=invoice.total, paid=paid_amount(invoice))
     document_set_payment_status(document=invoice, status=status, actor=actor, source=source, comment=comment)
     return status
+
+
+# ---------------------------------------------------------------- the workflow, as payments see it
+
+
+def before_document_transition(document: Document, action: workflow.DocumentAction, actor: User | None) -> None:
+    """Guard (``procurement.hooks.before_transition``), called with the invoice locked and still in
+    its current status. An invoice with active payments cannot be cancelled (QuickBooks would keep
+    its bill), and cannot be approved with a total below them (QuickBooks would refuse the update).
+    Payments from QuickBooks reach an invoice in revision too, so the status alone cannot tell."""
+    if document.kind != DocumentKind.INVOICE or action not in (
+        workflow.DocumentAction.CANCEL,
+        workflow.DocumentAction.APPROVE,
+    ):
+        return
+    paid = paid_amount(document)
+    if paid <= 0:
+        return
+    if action == workflow.DocumentAction.CANCEL:
+        raise TransitionNotAllowed(
+            f"Invoice {document.number} cannot be cancelled: {paid:,.2f} of {document.total:,.2f} "
+            f"{document.currency} is paid. Cancel its payments first (a payment from QuickBooks by voiding or "
+            "deleting it there), then cancel the invoice.",
+            field="status",
+        )
+    if document.total < paid:
+        raise TransitionNotAllowed(
+            f"Invoice {document.number} cannot be approved: {paid:,.2f} {document.currency} is already paid, "
+            f"more than its new total of {document.total:,.2f} {document.currency}. Raise the total to at least "
+            f"{paid:,.2f}, or cancel payments first (a payment from QuickBooks by voiding or deleting it there).",
+            field="total",
+        )
+
+
+def on_document_transition(document: Document, action: workflow.DocumentAction, actor: User | None) -> None:
+    """Listener (``procurement.hooks.on_transition``), inside the transition's transaction and row
+    lock: an approved invoice is Partly Paid or Paid at once if payments arrived while it was in
+    revision or pending (QuickBooks payments are kept but do not change such an invoice's status)."""
+    if document.kind != DocumentKind.INVOICE or action != workflow.DocumentAction.APPROVE:
+        return
+    paid = paid_amount(document)
+    if paid <= 0:
+        return
+    invoice_refresh_payment_status(
+        invoice=document,
+        actor=actor,
+        comment=f"Paid {paid} of {document.total} {document.currency}, by payments received before this approval",
+    )
 
 
 def payment_record(
@@ -147,6 +197,7 @@ class ImportOutcome:
 
 def qbo_payments_apply(
     *,
+    company_id: int,
     realm_id: str,
     txns: dict[str, list[ImportedPart]],
     via: str,
@@ -161,6 +212,12 @@ def qbo_payments_apply(
     changes nothing. Parts no longer present (edited, voided, deleted: an empty list) are cancelled;
     ``reason_gone`` names why per txn. A part a person cancelled here stays cancelled.
     ``versions`` (txn id → SyncToken, deletions highest): a state older than one applied is skipped.
+
+    Scoped by company as well as realm: two companies here may once have been connected to the same
+    QuickBooks company, and one's bill payments never touch the other's payments. The invoices are
+    locked first (in pk order) and the existing payments read under those locks, so a webhook and a
+    catch-up applying the same bill payment at once serialise on the invoices and the second one
+    decides with what the first one wrote.
     """
     outcome = ImportOutcome()
     if not txns:
@@ -168,13 +225,7 @@ def qbo_payments_apply(
     reasons = reason_gone or {}
     now = timezone.now()
     with transaction.atomic():
-        existing: dict[tuple[str, str], Payment] = {
-            (p.qbo_txn_id, p.qbo_line_key): p
-            for p in Payment.objects.filter(qbo_realm_id=realm_id, qbo_txn_id__in=list(txns))
-        }
-        invoice_ids = {part.invoice_id for parts in txns.values() for part in parts}
-        invoice_ids |= {p.invoice_id for p in existing.values()}
-        invoices = {d.pk: d for d in Document.objects.select_for_update().filter(pk__in=invoice_ids)}
+        invoices, existing = _lock_then_read(company_id=company_id, realm_id=realm_id, txns=txns)
         create: list[Payment] = []
         change: list[Payment] = []
         touched: dict[int, str] = {}  # invoice id → txn id that changed it
@@ -259,6 +310,32 @@ def qbo_payments_apply(
     return outcome
 
 
+def _lock_then_read(
+    *, company_id: int, realm_id: str, txns: dict[str, list[ImportedPart]]
+) -> tuple[dict[int, Document], dict[tuple[str, str], Payment]]:
+    """Lock the invoices the bill payments ``txns`` touch, then read their existing payments.
+
+    The candidates are the invoices the parts name and those of a plain (unlocked) read of the
+    existing payments; they are locked in pk order, then the payments are read again under the
+    locks. Should that read reveal another invoice (a part moved while we waited), it is locked too
+    and the payments read once more, until nothing new appears.
+    """
+    payments = Payment.objects.filter(company_id=company_id, qbo_realm_id=realm_id, qbo_txn_id__in=list(txns))
+    candidates = {part.invoice_id for parts in txns.values() for part in parts}
+    candidates |= set(payments.values_list("invoice_id", flat=True))
+    invoices: dict[int, Document] = {}
+    asked: set[int] = set()  # locked, or not an invoice of this company
+    while True:
+        to_lock = sorted(candidates - asked)
+        asked |= candidates
+        locked = Document.objects.select_for_update().filter(pk__in=to_lock, company_id=company_id).order_by("pk")
+        invoices.update((d.pk, d) for d in locked)
+        existing = {(p.qbo_txn_id, p.qbo_line_key): p for p in payments.all()}
+        candidates = {p.invoice_id for p in existing.values()} - asked
+        if not candidates:
+            return invoices, existing
+
+
 def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source: Callable[[str], str]) -> None:
     """Recompute the status of each touched invoice with one sum query for all of them."""
     if not touched:
@@ -272,12 +349,12 @@ def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source
     for invoice_id, txn_id in touched.items():
         invoice = invoices[invoice_id]
         if invoice.status not in workflow.APPROVED_STATUSES:
-            continue  # a revised or cancelled invoice keeps its status; the payment is still listed
-        status = payment_status_for(total=invoice.total, paid=sums.get(invoice_id) or Decimal("0"))
+            continue  # revised, pending or cancelled: kept (approval recomputes it); the payment is listed
+        paid = (sums.get(invoice_id) or Decimal("0")).quantize(CENT)
         document_set_payment_status(
             document=invoice,
-            status=status,
+            status=payment_status_for(total=invoice.total, paid=paid),
             actor=None,
             source=source(txn_id),
-            comment=f"Paid {sums.get(invoice_id) or 0} of {invoice.total} {invoice.currency}",
+            comment=f"Paid {paid} of {invoice.total} {invoice.currency}",
         )

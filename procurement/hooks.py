@@ -1,7 +1,13 @@
-"""Listeners for workflow transitions, called inside the transition's transaction.
+"""Hooks into workflow transitions, called inside the transition's transaction.
 
-Lets the QuickBooks integration write its outbox row in the same transaction as the approval or
-cancellation that caused it, without procurement knowing about QuickBooks.
+Lets other apps act on a transition without procurement knowing about them:
+
+- **guards** (``before_transition``) run after the document's row lock, before its status changes;
+  they may refuse the transition by raising a ``DomainError`` (payments refuses cancelling an
+  invoice with active payments, or approving a total below them);
+- **listeners** (``on_transition``) run after the status changed and its event was written
+  (payments recomputes Paid / Partly Paid on approval; the QuickBooks integration writes its
+  outbox row in the same transaction as the approval or cancellation that caused it).
 """
 
 from __future__ import annotations
@@ -16,12 +22,26 @@ if TYPE_CHECKING:
 
 Listener = Callable[["Document", "DocumentAction", "User | None"], None]
 _listeners: list[Listener] = []
+_guards: list[Listener] = []
 
 
 def on_transition(listener: Listener) -> Listener:
     if listener not in _listeners:
         _listeners.append(listener)
     return listener
+
+
+def before_transition(guard: Listener) -> Listener:
+    """Register a guard: called with the locked document (still in its current status), the action
+    and the actor; it refuses the transition by raising a ``DomainError``."""
+    if guard not in _guards:
+        _guards.append(guard)
+    return guard
+
+
+def guard(document: Document, action: DocumentAction, actor: User | None) -> None:
+    for check in _guards:
+        check(document, action, actor)
 
 
 def transitioned(document: Document, action: DocumentAction, actor: User | None) -> None:

@@ -147,10 +147,21 @@ def _take_number(*, company_id: int, kind: str) -> tuple[int, str]:
     return value, f"{numbering.prefix}{value:05d}"
 
 
+# A purchase order's number is its QuickBooks DocNumber (at most 21 characters); numbers have 5
+# digits and grow to 6 past 99,999.
+QBO_DOC_NUMBER_MAX = 21
+NUMBER_DIGITS = 6
+MAX_PREFIX = QBO_DOC_NUMBER_MAX - NUMBER_DIGITS
+
+
 def numbering_set_prefix(*, actor: User, kind: str, prefix: str) -> None:
     require(actor, Permission.USERS_MANAGE)
-    if len(prefix) > 20:
-        raise ValidationFailed("A prefix has at most 20 characters.", field="prefix")
+    if len(prefix) > MAX_PREFIX:
+        raise ValidationFailed(
+            f"A prefix has at most {MAX_PREFIX} characters, so that the number (prefix and up to "
+            f"{NUMBER_DIGITS} digits) fits QuickBooks' {QBO_DOC_NUMBER_MAX}-character document number.",
+            field="prefix",
+        )
     with transaction.atomic():
         numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(
             company_id=actor.tenant_id, kind=kind
@@ -336,6 +347,7 @@ def document_transition(
             raise ValidationFailed("Add at least one line before submitting.", field="lines")
         if action == workflow.DocumentAction.REJECT and not comment.strip():
             raise ValidationFailed("Say why the document is rejected.", field="comment")
+        hooks.guard(document, action, actor)  # e.g. payments: no cancelling while payments are active
         if action == workflow.DocumentAction.REVISE:
             document.revision += 1
         document.status = target

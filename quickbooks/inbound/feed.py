@@ -137,6 +137,7 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
             reasons[txn_id] = "Bill payment voided in QuickBooks"
     label = VIA_LABEL.get(via, via)
     result.outcome = qbo_payments_apply(
+        company_id=connection.company_id,
         realm_id=realm,
         txns=txns,
         via=via,
