@@ -204,8 +204,8 @@ class Ledger(TransactionRules):
         if entity in ("Vendor", "Customer"):
             obj.setdefault("PrintOnCheckName", obj["DisplayName"])
             obj.setdefault("Balance", current.get("Balance", 0) if current else 0)
-            home = {"value": self.home_currency()}
-            currency = obj.get("CurrencyRef") or (current or {}).get("CurrencyRef") or home
+            currency = (obj.get("CurrencyRef") or (current or {}).get("CurrencyRef")
+                        or {"value": self.home_currency()})
             if current and current.get("CurrencyRef") and currency.get("value") != current["CurrencyRef"]["value"]:
                 # A vendor's currency is fixed at creation (qbo-api.md §1.6).
                 raise faults.business_validation("You can't change the currency of a vendor.", "CurrencyRef")
@@ -229,8 +229,8 @@ class Ledger(TransactionRules):
                 obj.setdefault("Classification", ACCOUNT_CLASSIFICATION.get(atype, "Expense"))
                 obj.setdefault("CurrentBalance", 0)
                 obj.setdefault("SubAccount", bool(parent))
-                home = self.home_currency()
-                obj.setdefault("CurrencyRef", {"value": home, "name": CURRENCY_NAMES.get(home, home)})
+                books = self.home_currency()
+                obj.setdefault("CurrencyRef", {"value": books, "name": CURRENCY_NAMES.get(books, books)})
             else:
                 key = "SubClass" if entity == "Class" else "SubDepartment"
                 obj.setdefault(key, bool(parent))

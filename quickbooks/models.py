@@ -71,8 +71,13 @@ class Connection(models.Model):
 
 
 class VendorLink(models.Model):
-    """Our supplier ↔ a QuickBooks vendor of the connected company."""
+    """Our supplier ↔ a QuickBooks vendor of the connected company.
 
+    A vendor stands for one supplier *of a company*: two procuresync companies may each have been
+    connected to the same QuickBooks company (one after the other), so links are per company.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     supplier = models.OneToOneField("procurement.Supplier", on_delete=models.CASCADE, related_name="qbo_vendor")
     realm_id = models.CharField(max_length=40)
     qbo_id = models.CharField(max_length=40)
@@ -80,7 +85,7 @@ class VendorLink(models.Model):
     how = models.CharField(max_length=20)  # matched by name / email / tax id, mapped by hand, created
 
     class Meta:
-        constraints = [models.UniqueConstraint("realm_id", "qbo_id", name="vendor_link_unique")]
+        constraints = [models.UniqueConstraint(fields=["company", "realm_id", "qbo_id"], name="vendor_link_unique")]
 
 
 class SyncStatus(models.TextChoices):
@@ -106,6 +111,9 @@ class DocumentSync(models.Model):
     synced_revision = models.IntegerField(null=True, blank=True)
     # A create whose answer never arrived: before creating again, look for it in QBO.
     create_uncertain = models.BooleanField(default=False)
+    # What that create sent: {"revision", "doc_number", "vendor", "request_id"}. A bill found or
+    # replayed later holds that revision, not necessarily the document's current one.
+    create_attempt = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

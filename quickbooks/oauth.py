@@ -1,10 +1,16 @@
 """OAuth 2.0 with Intuit: authorize, exchange the code, refresh (rotating), revoke.
 
-Refresh tokens rotate: every refresh may return a new one and the old one soon stops working. So a
-refresh happens under a row lock on the connection, and the new pair is stored in the same
-transaction; a worker that finds the token already refreshed by another simply uses the new one.
-A refused refresh (invalid_grant) marks the connection "needs reconnect": syncing pauses, outbox
-rows stay pending, and nothing is lost.
+Refresh tokens rotate: every refresh may return a new one and the old one soon stops working. No
+database transaction is held while Intuit answers (up to QBO_HTTP_TIMEOUT; on SQLite a held write
+transaction makes every other writer fail with "database is locked"). Instead:
+- the threads of one process refresh a connection once: a process-local lock per connection, and
+  a thread that finds the token already refreshed while it waited simply uses it;
+- the new pair is stored by compare-and-set on ``token_version``; if a worker of another process
+  stored a pair first, ours is dropped and theirs is used. Both answers came from the same
+  refresh token, and a refresh token just superseded is answered with the current one, so theirs
+  works (UNCONFIRMED by Intuit's documentation; the emulator models it as refresh_token_grace_s).
+A refused refresh (invalid_grant) marks the connection "needs reconnect" (unless another worker
+stored new tokens meanwhile): syncing pauses, outbox rows stay pending, and nothing is lost.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from quickbooks import crypto
@@ -145,6 +150,50 @@ def revoke(*, connection: Connection, config: QboConfig | None = None) -> None:
         )
 
 
+class IssuedToken:
+    """A TokenSource for tokens just issued and not stored yet (reading the company while connecting).
+    There is nothing to refresh: a refused token means the sign-in did not work."""
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, rejected_token: str) -> str:
+        raise ReconnectNeeded("QuickBooks did not accept the sign-in it had just given")
+
+
+_refresh_locks_guard = threading.Lock()
+_refresh_locks: dict[int, threading.Lock] = {}
+
+
+def _refresh_lock(connection_id: int) -> threading.Lock:
+    """The lock that makes the threads of this process refresh a connection's token once."""
+    with _refresh_locks_guard:
+        return _refresh_locks.setdefault(connection_id, threading.Lock())
+
+
+def _store_if_unchanged(connection_id: int, tokens: TokenSet, version: int) -> bool:
+    """Store ``tokens`` unless another worker stored a pair (or the connection was reconnected or
+    disconnected) since ``version`` was read. One UPDATE: no transaction is held."""
+    now = timezone.now()
+    stored = (
+        Connection.objects.filter(pk=connection_id, token_version=version)
+        .exclude(status=ConnectionStatus.NOT_CONNECTED)
+        .update(
+            access_token=crypto.encrypt(tokens.access_token),
+            refresh_token=crypto.encrypt(tokens.refresh_token),
+            access_expires_at=now + dt.timedelta(seconds=tokens.expires_in),
+            refresh_expires_at=(
+                now + dt.timedelta(seconds=tokens.refresh_expires_in) if tokens.refresh_expires_in else None
+            ),
+            token_version=version + 1,
+        )
+    )
+    return stored == 1
+
+
 class ConnectionTokens:
     """The client's TokenSource for one connection, backed by the database."""
 
@@ -166,28 +215,44 @@ class ConnectionTokens:
         return token
 
     def refresh(self, rejected_token: str) -> str:
-        with transaction.atomic():
-            connection = Connection.objects.select_for_update().get(pk=self.connection_id)
+        with _refresh_lock(self.connection_id):
+            connection = self._load()
             current = crypto.decrypt(connection.access_token)
-            still_valid = (
-                connection.access_expires_at and connection.access_expires_at - REFRESH_MARGIN > timezone.now()
-            )
-            if current and current != rejected_token and still_valid:
-                return current  # another worker refreshed while we waited for the lock
+            if current and current != rejected_token and self._still_valid(connection):
+                return current  # another thread or worker refreshed while we waited
+            version = connection.token_version
             refresh_token = crypto.decrypt(connection.refresh_token)
             try:
                 if not refresh_token:
                     raise ReconnectNeeded(
                         "The stored QuickBooks sign-in cannot be read; connect again on Integrations."
                     )
+                # Intuit is called outside any transaction: nothing is locked while it answers.
                 tokens = _token_call({"grant_type": "refresh_token", "refresh_token": refresh_token}, self.config)
             except ReconnectNeeded as exc:
-                # Saved and committed before raising: raising inside the block would roll it back.
-                connection.status = ConnectionStatus.NEEDS_RECONNECT
-                connection.last_error = exc.message
-                connection.save(update_fields=["status", "last_error"])
-                refused = exc
-            else:
-                store_tokens(connection, tokens)
+                marked = (
+                    Connection.objects.filter(
+                        pk=self.connection_id, token_version=version, status=ConnectionStatus.CONNECTED
+                    ).update(status=ConnectionStatus.NEEDS_RECONNECT, last_error=exc.message)
+                    == 1
+                )
+                if marked:
+                    raise
+                # Another worker stored new tokens (or an Admin reconnected) meanwhile: use those.
+                return self._stored_instead(exc)
+            if _store_if_unchanged(self.connection_id, tokens, version):
                 return tokens.access_token
-        raise refused
+            return self._stored_instead(ReconnectNeeded())
+
+    @staticmethod
+    def _still_valid(connection: Connection) -> bool:
+        expires = connection.access_expires_at
+        return expires is not None and expires - REFRESH_MARGIN > timezone.now()
+
+    def _stored_instead(self, otherwise: ReconnectNeeded) -> str:
+        """The token another worker stored while our refresh was in flight."""
+        connection = self._load()
+        token = crypto.decrypt(connection.access_token)
+        if connection.status == ConnectionStatus.CONNECTED and token:
+            return token
+        raise otherwise

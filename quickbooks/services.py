@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +25,7 @@ from quickbooks.connection import client_for, connection_of, refresh_company_set
 from quickbooks.errors import NotConnected, QboError, QboNotFound, QuickBooksError
 from quickbooks.export.services import documents_resume
 from quickbooks.export.vendors import link_by_hand, vendors_match_all
+from quickbooks.limits import limiter_for
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
 from quickbooks.selectors import vendor_taken_by
 
@@ -41,33 +44,52 @@ def connection_start(*, actor: User, redirect_uri: str) -> str:
     return oauth.authorization_url(connection=connection_of(actor.tenant_id), redirect_uri=redirect_uri, config=config)
 
 
+REALM_TAKEN = (
+    "This QuickBooks company is already connected to another procuresync company. "
+    "Disconnect it there first, or choose another QuickBooks company."
+)
+
+
 def connection_complete(*, actor: User, code: str, state: str, realm_id: str, redirect_uri: str) -> Connection:
+    """Intuit sent the Admin back: exchange the code, read the QuickBooks company, then connect.
+
+    Nothing is stored until QuickBooks has answered for the company: the callback's realmId is
+    trusted only once CompanyInfo and Preferences were read with the new tokens. Refused when
+    another procuresync company holds that QuickBooks company (one live company per realm) or when
+    the home currencies differ; a refusal leaves the connection as it was.
+    """
     require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     if not oauth.check_state(connection=connection, state=state):
         raise ValidationFailed("The QuickBooks sign-in expired or did not start here; press Connect again.")
     if not code or not realm_id:
         raise ValidationFailed("QuickBooks did not send an authorization code; press Connect again.")
+    # The state is single use, also when this callback is refused below or arrives twice at once.
+    if not Connection.objects.filter(pk=connection.pk, oauth_state=state).update(oauth_state=""):
+        raise ValidationFailed("The QuickBooks sign-in expired or did not start here; press Connect again.")
+    _refuse_if_realm_taken(connection, realm_id)  # before the code is spent
     tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri)
+    client = _client_for_grant(realm_id, tokens.access_token)
+    try:
+        info = client.company_info()
+    except QboError as exc:
+        raise QuickBooksError(
+            f"QuickBooks was not connected: reading the QuickBooks company failed ({exc.message}). "
+            "Press Connect again.",
+            code="quickbooks_connect_failed",
+        ) from exc
+    _read_company_settings(connection, client)
     previous_realm = connection.realm_id
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        _refuse_if_realm_taken(connection, realm_id)  # again, now that the answer is in
         oauth.store_tokens(connection, tokens)
         connection.realm_id = realm_id
+        connection.qbo_company_name = str(info.get("CompanyName", ""))[:200]
         connection.status = ConnectionStatus.CONNECTED
-        connection.oauth_state = ""
         connection.connected_at = connection.connected_at if previous_realm == realm_id else timezone.now()
         connection.last_error = ""
-        connection.book_close_checked_at = None
         connection.save()
-    client = client_for(connection)
-    try:
-        connection.qbo_company_name = str(client.company_info().get("CompanyName", ""))
-        connection.save(update_fields=["qbo_company_name"])
-        refresh_company_settings(connection, client)
-    except QboError as exc:
-        connection.last_error = f"Connected, but reading the company settings failed: {exc.message}"
-        connection.save(update_fields=["last_error"])
     if previous_realm and previous_realm != realm_id:
         # Another QuickBooks company: links into the old one mean nothing there.
         DocumentSync.objects.filter(company_id=connection.company_id).exclude(realm_id=realm_id).exclude(
@@ -78,17 +100,81 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
     return connection
 
 
+def _refuse_if_realm_taken(connection: Connection, realm_id: str) -> None:
+    """One live procuresync company per QuickBooks company; the other company is not named."""
+    taken = (
+        Connection.objects.filter(realm_id=realm_id)
+        .exclude(company_id=connection.company_id)
+        .exclude(status=ConnectionStatus.NOT_CONNECTED)
+    )
+    if taken.exists():
+        raise QuickBooksError(REALM_TAKEN, code="quickbooks_realm_taken")
+
+
+def _client_for_grant(realm_id: str, access_token: str) -> QboClient:
+    """A client on tokens just issued and not stored yet (``client_for`` reads them from the row)."""
+    config = qbo_config()
+    return QboClient(
+        base_url=config.api_base_url.removesuffix("/").removesuffix("/v3"),
+        realm_id=realm_id,
+        tokens=oauth.IssuedToken(access_token),
+        http=oauth.http_client(),
+        retry_scale=settings.QBO_RETRY_SCALE,
+        limiter=limiter_for(realm_id),
+    )
+
+
+_SETTINGS_FIELDS = ["book_close_date", "book_close_checked_at", "multicurrency", "home_currency"]
+
+
+def _read_company_settings(connection: Connection, client: QboClient) -> None:
+    """Read Preferences (closing date, currencies) of the QuickBooks company being connected, and
+    refuse a home currency other than the company's. On a refusal the cached settings of the
+    connection are put back as they were."""
+    before = {name: getattr(connection, name) for name in _SETTINGS_FIELDS}
+
+    def put_back() -> None:
+        for name, value in before.items():
+            setattr(connection, name, value)
+        connection.save(update_fields=_SETTINGS_FIELDS)
+
+    try:
+        refresh_company_settings(connection, client)
+    except QboError as exc:
+        put_back()
+        raise QuickBooksError(
+            f"QuickBooks was not connected: reading the QuickBooks company's settings failed ({exc.message}). "
+            "Press Connect again.",
+            code="quickbooks_connect_failed",
+        ) from exc
+    ours = connection.company.home_currency.upper()
+    theirs = connection.home_currency.upper()
+    if theirs != ours:
+        put_back()
+        raise QuickBooksError(
+            f"QuickBooks was not connected: this QuickBooks company keeps its books in "
+            f"{theirs or 'an unknown currency'}, and your procuresync company's home currency is {ours}. "
+            "Amounts would be booked at the wrong value. Choose a QuickBooks company whose home currency "
+            f"is {ours}.",
+            code="quickbooks_currency_mismatch",
+        )
+
+
 def connection_disconnect(*, actor: User) -> Connection:
     require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     oauth.revoke(connection=connection)
-    connection.status = ConnectionStatus.NOT_CONNECTED
-    connection.access_token = connection.refresh_token = ""
-    connection.access_expires_at = None
-    connection.oauth_state = connection.last_error = ""
-    connection.save(
-        update_fields=["status", "access_token", "refresh_token", "access_expires_at", "oauth_state", "last_error"]
+    # token_version moves too, so a refresh in flight does not store its answer afterwards.
+    Connection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.NOT_CONNECTED,
+        access_token="",
+        refresh_token="",
+        access_expires_at=None,
+        oauth_state="",
+        last_error="",
+        token_version=F("token_version") + 1,
     )
+    connection.refresh_from_db()
     return connection
 
 
@@ -111,9 +197,13 @@ def mark_existing_documents(connection: Connection) -> None:
     DocumentSync.objects.filter(company_id=company_id, qbo_id="").exclude(
         document__kind=connection.document_kind
     ).update(status=SyncStatus.INTERNAL)
-    DocumentSync.objects.filter(
+    # Back to the kind that is sent: a document that had failed is Failed again, with its message
+    # (kept while it was Internal), so "Retry all failed" finds it.
+    back = DocumentSync.objects.filter(
         company_id=company_id, status=SyncStatus.INTERNAL, document__kind=connection.document_kind
-    ).update(status=SyncStatus.NOT_SENT)
+    )
+    back.exclude(error_code="").update(status=SyncStatus.FAILED)
+    back.filter(error_code="").update(status=SyncStatus.NOT_SENT)
 
 
 # ------------------------------------------------------------------------- settings and lists

@@ -6,13 +6,15 @@ refuses a second DisplayName anyway, with fault 6240).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from procurement.models import Supplier
 from quickbooks.client import QboClient, quote, request_id
-from quickbooks.errors import QboDuplicate
+from quickbooks.errors import NotMappable, QboDuplicate
 from quickbooks.models import Connection, VendorLink
 
 
@@ -20,14 +22,29 @@ def _link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -
     try:
         with transaction.atomic():
             return _upsert_link(supplier, realm_id, vendor, how)
-    except IntegrityError:  # a concurrent worker linked the same supplier first
-        return VendorLink.objects.get(supplier=supplier)
+    except IntegrityError:
+        # A concurrent worker linked the same supplier first; or (rare: two suppliers whose names
+        # became one vendor) the vendor stands for another supplier of this company already.
+        link = VendorLink.objects.filter(supplier=supplier).first()
+        if link is not None:
+            return link
+        taken = (
+            VendorLink.objects.filter(company_id=supplier.company_id, realm_id=realm_id, qbo_id=str(vendor["Id"]))
+            .select_related("supplier")
+            .first()
+        )
+        other = f"the supplier {taken.supplier.name}" if taken else "another supplier"
+        raise NotMappable(
+            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor['Id'])}” already stands for {other}; "
+            f"map {supplier.name} to a vendor by hand on Integrations."
+        ) from None
 
 
 def _upsert_link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
     link, _ = VendorLink.objects.update_or_create(
         supplier=supplier,
         defaults={
+            "company_id": supplier.company_id,
             "realm_id": realm_id,
             "qbo_id": str(vendor["Id"]),
             "qbo_name": vendor.get("DisplayName", ""),
@@ -55,9 +72,17 @@ def match_vendor(supplier: Supplier, vendors: list[dict[str, Any]]) -> tuple[dic
     return None
 
 
+def payload_digest(payload: dict[str, Any]) -> str:
+    """A short, stable digest of a request body (keys sorted), for request ids that follow the body."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Supplier) -> str:
     """The QBO vendor id for ``supplier``, linking or creating the vendor if needed."""
-    link = VendorLink.objects.filter(supplier=supplier, realm_id=connection.realm_id).first()
+    link = VendorLink.objects.filter(
+        company_id=connection.company_id, supplier=supplier, realm_id=connection.realm_id
+    ).first()
     if link is not None:
         return link.qbo_id
     found = client.query(
@@ -72,7 +97,9 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
         payload["TaxIdentifier"] = supplier.tax_id
     if connection.multicurrency and supplier.currency:
         payload["CurrencyRef"] = {"value": supplier.currency}
-    vendor_write = request_id("vendor", f"vendor:{connection.realm_id}:{supplier.pk}")
+    # The payload is part of the id: the same vendor create replays QBO's first answer, a changed
+    # one (the supplier renamed after a refusal) is a new request.
+    vendor_write = request_id("vendor", f"vendor:{connection.realm_id}:{supplier.pk}:{payload_digest(payload)}")
     try:
         vendor = client.create("Vendor", payload, request_id=vendor_write)
     except QboDuplicate as exc:
@@ -100,10 +127,14 @@ def vendors_match_all(*, connection: Connection, client: QboClient) -> dict[str,
     """Link every unlinked supplier that matches a QBO vendor; returns counts by how."""
     vendors = list(client.query_all("Vendor"))
     counts: dict[str, int] = {}
-    linked = set(VendorLink.objects.filter(realm_id=connection.realm_id).values_list("supplier_id", flat=True))
+    links = VendorLink.objects.filter(company_id=connection.company_id, realm_id=connection.realm_id)
+    pairs = list(links.values_list("supplier_id", "qbo_id"))
+    linked = {supplier_id for supplier_id, _ in pairs}
+    taken = {qbo_id for _, qbo_id in pairs}
     for supplier in Supplier.objects.filter(company_id=connection.company_id).exclude(pk__in=linked):
         match = match_vendor(supplier, vendors)
-        if match:
+        if match and str(match[0]["Id"]) not in taken:  # a vendor stands for one supplier
+            taken.add(str(match[0]["Id"]))
             _link(supplier, connection.realm_id, match[0], match[1])
             counts[match[1]] = counts.get(match[1], 0) + 1
     return counts

@@ -183,9 +183,9 @@ def _process_batch(dedupe_keys: list[str]) -> bool:
     for event in claimed:
         by_realm.setdefault(event.realm_id, []).append(event)
     for realm, events in by_realm.items():
-        connection = Connection.objects.filter(realm_id=realm, status=ConnectionStatus.CONNECTED).first()
+        connection, why = _connection_for_realm(realm)
         if connection is None or not connection.import_payments:
-            why = "unknown QuickBooks company" if connection is None else "payments import is switched off"
+            why = why or "payments import is switched off"
             log.info("Webhook: %d event(s) for realm %s ignored: %s", len(events), realm, why)
             _finish(events, EventState.IGNORED, why)
             continue
@@ -217,6 +217,30 @@ def _process_batch(dedupe_keys: list[str]) -> bool:
             f"unchanged {o.unchanged}, not linked {result.unlinked}",
         )
     return True
+
+
+def _connection_for_realm(realm: str) -> tuple[Connection | None, str]:
+    """The one procuresync company connected to QuickBooks company ``realm``, or why there is none.
+
+    ``connection_complete`` lets one company at a time hold a realm (connected or needing a
+    reconnect). Should older data hold two, no company is guessed: the events are ignored and the
+    error logged; an Admin must disconnect one of them. A connection that needs reconnecting cannot
+    read the payments; its catch-up brings them in after the reconnect (the cursor stays put).
+    """
+    live = list(Connection.objects.filter(realm_id=realm).exclude(status=ConnectionStatus.NOT_CONNECTED)[:2])
+    if not live:
+        return None, "unknown QuickBooks company"
+    if len(live) > 1:
+        log.error(
+            "Webhook: realm %s is held by more than one company (%s); events not applied",
+            realm,
+            ", ".join(str(c.company_id) for c in live),
+        )
+        return None, "QuickBooks company connected to more than one procuresync company; disconnect all but one"
+    connection = live[0]
+    if connection.status != ConnectionStatus.CONNECTED:
+        return None, "QuickBooks needs reconnecting; the catch-up after reconnecting brings these payments in"
+    return connection, ""
 
 
 def _finish(events: list[WebhookEvent], state: str, outcome: str) -> None:
