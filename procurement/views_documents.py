@@ -121,6 +121,7 @@ def render_document_detail(
         "notes_only": document.status in workflow.NOTES_ONLY_STATUSES,
         "qbo": qbo_selectors.document_panel(user, document),
         "closed_books_warning": qbo_selectors.closed_books_notice(document),
+        "reject_notice": qbo_selectors.reject_notice(document),
     }
     if document.is_invoice:
         paid = paid_amount(document)

@@ -67,3 +67,17 @@ def closed_books_message(*, document_date: dt.date, close_date: dt.date, number:
         f"date to after {close_date:%d %b %Y}, or ask your accountant to reopen the period in QuickBooks "
         f"(Settings → Advanced → Close the books), then press Retry."
     )
+
+
+def closed_books_held_message(*, held_date: dt.date, close_date: dt.date, number: str) -> str:
+    """When the date QuickBooks holds is closed, changing ours does not help: only reopening does."""
+    return (
+        f"QuickBooks holds {number} dated {held_date:%d %b %Y}, on or before its closing date "
+        f"{close_date:%d %b %Y}, so QuickBooks will not change or remove it. Ask your accountant to reopen "
+        "the period in QuickBooks (Settings → Advanced → Close the books), then press Retry."
+    )
+
+
+def forget_closing_date(company_id: int) -> None:
+    """The next delivery reads the closing date afresh (after a Retry, the books may be reopened)."""
+    Connection.objects.filter(company_id=company_id).update(book_close_checked_at=None)

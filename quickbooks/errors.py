@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -214,7 +215,7 @@ def fault_class(code: str, message: str, detail: str, fault_type: str = "") -> t
         return QboBooksClosed
     if code == "5010":
         return QboStale
-    if code == "3001" or "throttle" in message.lower():
+    if code == "3001":
         return QboThrottled
     if code in {"3200", "3202"} or fault_type == "AuthenticationFault":
         return QboAuthFailed
@@ -252,13 +253,19 @@ def from_fault(
     )
 
 
+_XML_ERROR_CODE = re.compile(r"<Error\b[^>]*\bcode=\"(\d+)\"")
+
+
 def classify(response: httpx.Response) -> QboError:
-    """An unsuccessful HTTP response as a QboError. Throttling is recognised by status first,
-    because QBO sometimes answers it in XML even when JSON was asked for."""
+    """An unsuccessful HTTP response as a QboError, from the HTTP status and the parsed fault code
+    only: words inside a fault's message or detail (a DocNumber "INV-003001") never decide. QBO
+    sometimes answers a throttle in XML even when JSON was asked for, so an XML fault's code is
+    read too."""
     status = response.status_code
     tid = response.headers.get("intuit_tid", "")
     text = response.text
-    if status == 429 or "ThrottleExceeded" in text or "003001" in text:
+    xml_code = _XML_ERROR_CODE.search(text) if text.lstrip().startswith("<") else None
+    if status == 429 or (xml_code is not None and xml_code.group(1) == "3001"):
         return QboThrottled("QuickBooks asked us to slow down.", fault_code="3001", qbo_status=status, intuit_tid=tid)
     try:
         body = json.loads(text) if text else {}

@@ -15,7 +15,7 @@ from accounts.models import User
 from accounts.roles import Permission, allowed, require
 from payments.models import Payment
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
-from procurement.workflow import APPROVED_STATUSES
+from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.config import qbo_config
 from quickbooks.connection import closed_books_message
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
@@ -74,16 +74,17 @@ def supplier_vendors(user: User, connection: Connection | None) -> list[Supplier
     """Each supplier with its QBO vendor in the connected company (links into another company don't count)."""
     require(user, Permission.INTEGRATION_MANAGE)
     realm = connection.realm_id if connection else ""
-    linked = VendorLink.objects.filter(supplier__company_id=user.tenant_id, realm_id=realm) if realm else []
+    linked = VendorLink.objects.filter(company_id=user.tenant_id, realm_id=realm) if realm else []
     links = {link.supplier_id: link for link in linked}
     suppliers = Supplier.objects.filter(company_id=user.tenant_id).order_by("name")
     return [SupplierVendor(supplier=s, link=links.get(s.pk)) for s in suppliers]
 
 
 def vendor_taken_by(connection: Connection, qbo_id: str, *, other_than: Supplier) -> Supplier | None:
-    """The supplier already linked to QBO vendor ``qbo_id`` (one vendor is one supplier), if another."""
+    """The supplier of this company already linked to QBO vendor ``qbo_id`` (one vendor is one
+    supplier of a company), if another."""
     link = (
-        VendorLink.objects.filter(realm_id=connection.realm_id, qbo_id=qbo_id)
+        VendorLink.objects.filter(company_id=connection.company_id, realm_id=connection.realm_id, qbo_id=qbo_id)
         .exclude(supplier=other_than)
         .select_related("supplier")
         .first()
@@ -153,7 +154,7 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
         and connection is not None
         and document.kind == connection.document_kind
         and (
-            document.status in APPROVED_STATUSES or (document.status == Status.CANCELLED and bool(sync and sync.qbo_id))
+            document.status in APPROVED_STATUSES or (document.status in FINAL_STATUSES and bool(sync and sync.qbo_id))
         )
         and allowed(user, Permission.QUICKBOOKS_SEND)
     )
@@ -181,6 +182,28 @@ def closed_books_warning(document: Document) -> str | None:
     return closed_books_message(
         document_date=document.issue_date, close_date=connection.book_close_date, number=document.number
     )
+
+
+def reject_notice(document: Document) -> str | None:
+    """What rejecting does in QuickBooks, told to the approver before they reject. Rejected is
+    final (the document will never be paid here), so QuickBooks must not keep a bill for it."""
+    if document.status != Status.PENDING:
+        return None
+    sync = sync_of(document)
+    if sync is None:
+        return None
+    label = "bill" if document.kind == DocumentKind.INVOICE else "purchase order"
+    if (sync.qbo_id or sync.create_uncertain) and not sync.deleted_in_qbo:
+        return (
+            f"QuickBooks holds this document's last approved revision. Rejecting is final: the {label} is "
+            "removed from QuickBooks, as when a document is cancelled."
+        )
+    if sync.status == SyncStatus.FAILED:
+        return (
+            f"Its last approved revision was not sent to QuickBooks ({sync.error_message}) "
+            "Rejecting ends that: nothing will be sent."
+        )
+    return None
 
 
 _SETTLED = frozenset({SyncStatus.SENT, SyncStatus.HISTORICAL, SyncStatus.INTERNAL})

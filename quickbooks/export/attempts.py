@@ -104,6 +104,8 @@ def user_message(exc: QboError) -> str:
             "deleted or made inactive in QuickBooks: import the lists again on Integrations, correct the "
             "document in a revision if needed, then press Retry."
         )
+    if isinstance(exc, QboDuplicate) and exc.fault_code == "6240":  # a name (our vendor's) is taken
+        return f"QuickBooks refused a duplicate name: {exc.message}.{detail}"
     if isinstance(exc, QboDuplicate):
         return f"QuickBooks refused a duplicate: {exc.message}.{detail} Correct the number, then press Retry."
     if isinstance(exc, QboTransient | QboThrottled):

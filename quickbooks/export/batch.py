@@ -43,7 +43,15 @@ def deliver_batch(
         return [], rest + [create.item for create in creates]
 
     # If the answer to this batch is lost, each row must look for its bill before creating again.
-    DocumentSync.objects.filter(document_id__in=[c.document.pk for c in creates]).update(create_uncertain=True)
+    for c in creates:
+        c.sync.create_uncertain = True
+        c.sync.create_attempt = {
+            "revision": c.document.revision,
+            "doc_number": c.payload["DocNumber"],
+            "vendor": c.payload["VendorRef"]["value"],
+            "request_id": write_id(c.item, "create"),
+        }
+    DocumentSync.objects.bulk_update([c.sync for c in creates], ["create_uncertain", "create_attempt"])
     request = [{"bId": c.item.id.hex, "operation": "create", c.entity: c.payload} for c in creates]
     batch_id = request_id("batch", ",".join(sorted(c.item.id.hex for c in creates)))
     watch = Stopwatch(client)
@@ -66,7 +74,7 @@ def deliver_batch(
                 (c.item, watch.stamp(_error(connection, client, c, error, f"batch create {c.entity}"), api_calls=calls))
             )
             continue
-        mark_linked(c.sync, connection, c.entity, answer[c.entity], c.document)
+        mark_linked(c.sync, connection, c.entity, answer[c.entity], revision=c.document.revision)
         result = DeliveryResult.done(
             f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=write_id(c.item, "create")
         )
@@ -108,7 +116,15 @@ def _batchable(
         if sync is None:
             sync = DocumentSync.objects.create(document=document, company_id=document.company_id)
         creates.append(_Create(item, document, sync, entity_for(document.kind), payload))
-    return creates, rest
+    # A document revised while its payload was built may carry draft lines: the single path
+    # reads it again (the same check as ``reconcile.moved_on``, in one query for the batch).
+    as_read = {(c.document.pk, c.document.status, c.document.revision) for c in creates}
+    now = set(
+        Document.objects.filter(pk__in=[c.document.pk for c in creates]).values_list("pk", "status", "revision")
+    )
+    moved = {pk for pk, _, _ in as_read - now}
+    rest += [c.item for c in creates if c.document.pk in moved]
+    return [c for c in creates if c.document.pk not in moved], rest
 
 
 def _error(connection: Connection, client: QboClient, c: _Create, exc: QboError, operation: str) -> DeliveryResult:

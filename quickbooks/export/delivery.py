@@ -36,9 +36,13 @@ BATCH_EXTRA = 29  # with the row itself, QBO's 30 items per batch
 PAUSED = dt.timedelta(minutes=10)  # connection needs reconnect: rows wait (the reconnect re-sends them)
 LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try again soon
 CRASH_WAIT = dt.timedelta(seconds=30)
+# Shorter than the claim's lease, so a delivery is stopped before another worker may take its rows.
+DELIVERY_TIME_LIMIT = outbox.CLAIM_LEASE - dt.timedelta(minutes=1)
 
 
-@dramatiq.actor(queue_name="quickbooks", max_retries=0, time_limit=15 * 60 * 1000)
+@dramatiq.actor(
+    queue_name="quickbooks", max_retries=0, time_limit=int(DELIVERY_TIME_LIMIT.total_seconds() * 1000)
+)
 def deliver_outbox_item(item_id: str) -> None:
     """Retries are the outbox's business (``settle``), not Dramatiq's."""
     deliver(item_id)
@@ -117,32 +121,41 @@ def _settle_unsettled(items: list[OutboxItem], result: DeliveryResult) -> None:
 
 
 def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection | None = None) -> None:
-    """The one place a delivery's outcome lands: the outbox row, the document's status, the attempt."""
+    """The one place a delivery's outcome lands: the outbox row, the document's status, the attempt.
+
+    The row changes only while our claim holds (compare-and-set), and the document's status only
+    after it did: a delivery that outlived its lease (another worker has the row now) records what
+    it did and changes nothing else.
+    """
     record_attempt(item=item, result=result)
     if result.outcome is Outcome.DONE:
-        outbox.finish(item)
-        if connection is not None:
+        if outbox.finish(item) and connection is not None:
             connection.last_sync_at = timezone.now()
             connection.save(update_fields=["last_sync_at"])
     elif result.outcome is Outcome.FAILED:
         _fail(item, code=result.error_code or result.code, message=result.shown)
     elif result.outcome is Outcome.RETRY:
-        DocumentSync.objects.filter(document_id=item.document_id).update(
-            status=SyncStatus.QUEUED, error_message=result.shown, updated_at=timezone.now()
-        )
-        outbox.release(item, delay=result.delay, error=_outbox_error(result))
-        dispatch([item.id], delay=result.delay)
+        if outbox.release(item, delay=result.delay, error=_outbox_error(result)):
+            DocumentSync.objects.filter(document_id=item.document_id).update(
+                status=SyncStatus.QUEUED, error_message=result.shown, updated_at=timezone.now()
+            )
+            dispatch([item.id], delay=result.delay)
     elif result.outcome is Outcome.PAUSED:
-        outbox.release(item, delay=result.delay, error=result.message, count_attempt=False)
-        if result.redispatch:
+        released = outbox.release(item, delay=result.delay, error=result.message, count_attempt=False)
+        if released and result.redispatch:
             dispatch([item.id], delay=result.delay)
     elif item.attempts + 1 >= MAX_ATTEMPTS:  # CRASHED, for the last time
         _fail(item, code="internal", message=f"procuresync could not send this document: {result.message}")
     else:  # CRASHED: the sweeper brings it round again
         outbox.release(item, delay=result.delay, error=f"Internal error: {result.message}")
+    if item.state == OutboxState.IN_FLIGHT:
+        log.warning("Outbox row %s was taken over; this late %s result changed nothing", item.id, result.outcome)
+        item.state = OutboxState.DONE  # this delivery is done with it either way
 
 
 def _fail(item: OutboxItem, *, code: str, message: str) -> None:
+    if not outbox.finish(item, failed=True, error=message):
+        return
     DocumentSync.objects.update_or_create(
         document_id=item.document_id,
         defaults={"status": SyncStatus.FAILED, "error_code": code[:40], "error_message": message},
@@ -153,7 +166,6 @@ def _fail(item: OutboxItem, *, code: str, message: str) -> None:
             "error_message": message,
         },
     )
-    outbox.finish(item, failed=True, error=message)
 
 
 def _outbox_error(result: DeliveryResult) -> str:

@@ -69,6 +69,12 @@ def entity_for(kind: str) -> str:
     return QBO_ENTITY[kind]
 
 
+def our_marker(kind: str, number: str) -> str:
+    """The PrivateNote we write on every Bill / PurchaseOrder: it tells ours from one a bookkeeper
+    typed with the same DocNumber (PrivateNote is not filterable, so it is checked on the rows)."""
+    return f"procuresync {'invoice' if kind == 'invoice' else 'purchase order'} {number}"
+
+
 def item_pricing(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, bool]:
     """(Qty, UnitPrice, exact) such that Qty × UnitPrice rounds to ``amount`` under any rounding mode.
 
@@ -132,7 +138,7 @@ def _common(doc: DocumentSnapshot) -> dict[str, Any]:
 def bill_payload(doc: DocumentSnapshot) -> dict[str, Any]:
     payload = _common(doc)
     payload["DocNumber"] = doc.supplier_unique_code
-    payload["PrivateNote"] = f"procuresync invoice {doc.number}"
+    payload["PrivateNote"] = our_marker(doc.kind, doc.number)
     if doc.due_date:
         payload["DueDate"] = doc.due_date.isoformat()
     if doc.linked_po_ref:
@@ -145,7 +151,7 @@ def bill_payload(doc: DocumentSnapshot) -> dict[str, Any]:
 def purchase_order_payload(doc: DocumentSnapshot) -> dict[str, Any]:
     payload = _common(doc)
     payload["DocNumber"] = doc.number
-    payload["PrivateNote"] = f"procuresync purchase order {doc.number}"
+    payload["PrivateNote"] = our_marker(doc.kind, doc.number)
     if doc.due_date:
         payload["DueDate"] = doc.due_date.isoformat()
     return payload

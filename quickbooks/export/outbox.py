@@ -18,7 +18,9 @@ from django.utils import timezone
 from procurement.models import Document
 from quickbooks.models import Connection, ConnectionStatus, OutboxItem, OutboxState
 
-CLAIM_LEASE = dt.timedelta(minutes=5)  # a claim not finished by then is taken to be a crashed worker
+# A claim not finished by then is taken to be a crashed worker's. The delivery actor's time limit
+# is shorter (delivery.DELIVERY_TIME_LIMIT), so a live delivery never outlives its claim.
+CLAIM_LEASE = dt.timedelta(minutes=5)
 REDISPATCH_AFTER = dt.timedelta(seconds=60)
 SWEEP_MAX = 5000
 
@@ -88,25 +90,38 @@ def backlog(company_id: int) -> int:
     return OutboxItem.objects.filter(_claimable(company_id)).count()
 
 
-def release(item: OutboxItem, *, delay: dt.timedelta, error: str = "", count_attempt: bool = True) -> None:
-    """Back to pending, due after ``delay``."""
-    item.state = OutboxState.PENDING
-    item.not_before = timezone.now() + delay
-    item.claim_token = None
-    item.claimed_until = None
-    item.last_error = error[:2000]
-    if count_attempt:
-        item.attempts += 1
-    item.save(update_fields=["state", "not_before", "claim_token", "claimed_until", "last_error", "attempts"])
+def release(item: OutboxItem, *, delay: dt.timedelta, error: str = "", count_attempt: bool = True) -> bool:
+    """Back to pending, due after ``delay``; only while the claim is ours (compare-and-set)."""
+    return _settle_row(
+        item,
+        state=OutboxState.PENDING,
+        not_before=timezone.now() + delay,
+        claimed_until=None,
+        last_error=error[:2000],
+        attempts=item.attempts + (1 if count_attempt else 0),
+    )
 
 
-def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> None:
-    item.state = OutboxState.FAILED if failed else OutboxState.DONE
-    item.finished_at = timezone.now()
-    item.claim_token = None
-    item.last_error = error[:2000]
-    item.attempts += 1
-    item.save(update_fields=["state", "finished_at", "claim_token", "last_error", "attempts"])
+def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> bool:
+    """Done (or failed for good); only while the claim is ours (compare-and-set)."""
+    return _settle_row(
+        item,
+        state=OutboxState.FAILED if failed else OutboxState.DONE,
+        finished_at=timezone.now(),
+        last_error=error[:2000],
+        attempts=item.attempts + 1,
+    )
+
+
+def _settle_row(item: OutboxItem, **changes: object) -> bool:
+    won = OutboxItem.objects.filter(pk=item.pk, state=OutboxState.IN_FLIGHT, claim_token=item.claim_token).update(
+        claim_token=None, **changes
+    )
+    if won:
+        for name, value in changes.items():
+            setattr(item, name, value)
+        item.claim_token = None
+    return bool(won)
 
 
 def waiting_ids(company_id: int) -> list[uuid.UUID]:

@@ -9,14 +9,15 @@ once); cancelled → delete. It returns a ``DeliveryResult`` and never touches t
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
 
-from procurement.models import Document, Status
-from procurement.workflow import APPROVED_STATUSES
+from procurement.models import Document
+from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.client import QboClient, quote, request_id
-from quickbooks.connection import closed_books_message, closing_date
+from quickbooks.connection import closed_books_held_message, closed_books_message, closing_date
 from quickbooks.errors import (
     NotMappable,
     QboDuplicate,
@@ -28,11 +29,13 @@ from quickbooks.errors import (
     SendRefused,
 )
 from quickbooks.export.attachments import upload_pending
-from quickbooks.export.attempts import DeliveryResult, Stopwatch, result_for_error
-from quickbooks.export.mapping import entity_for, payload_for
+from quickbooks.export.attempts import DeliveryResult, Outcome, Stopwatch, result_for_error
+from quickbooks.export.mapping import entity_for, our_marker, payload_for
 from quickbooks.export.snapshots import document_snapshot
 from quickbooks.export.vendors import ensure_vendor
 from quickbooks.models import Connection, DocumentSync, OutboxItem, SyncStatus
+
+NOW = dt.timedelta(0)
 
 
 def write_id(item: OutboxItem, operation: str, sync_token: str = "") -> str:
@@ -62,16 +65,21 @@ def _reconcile(
     connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync
 ) -> DeliveryResult:
     entity = entity_for(document.kind)
-    if document.status == Status.CANCELLED:
+    if document.status in FINAL_STATUSES:
         return _remove(connection, client, item, document, sync, entity)
     if document.status not in APPROVED_STATUSES:
-        # In Revision or back in approval: the change goes out when it is approved again.
-        set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
+        # In Revision or back in approval: QuickBooks keeps what it holds (the last approved
+        # revision sent) and the change goes out when it is approved again. A failure stays shown.
+        if sync.qbo_id:
+            set_status(sync, SyncStatus.SENT)
+        elif sync.status != SyncStatus.FAILED:
+            set_status(sync, SyncStatus.NOT_SENT)
         return DeliveryResult.done("nothing to send yet")
     result = _upsert(connection, client, item, document, sync, entity)
-    uploaded = upload_pending(client=client, document=document, sync=sync)
-    if uploaded:
-        result.operation += f" + {uploaded} attachment(s)"
+    if result.outcome is Outcome.DONE:
+        uploaded = upload_pending(client=client, document=document, sync=sync)
+        if uploaded:
+            result.operation += f" + {uploaded} attachment(s)"
     return result
 
 
@@ -84,16 +92,56 @@ def _upsert(
     check_books(connection, client, document)
     vendor_ref = ensure_vendor(connection=connection, client=client, supplier=document.supplier)
     payload = payload_for(document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref))
+    if moved_on(document):
+        # Revised (or re-approved) between our first read and the lines: what we built may hold
+        # draft lines. Deliver again at once, from the document as it is now.
+        return DeliveryResult.paused("The document changed while it was being sent.", delay=NOW, redispatch=True)
     if not sync.qbo_id:
-        create_id = write_id(item, "create")
-        existing = _find_existing(client, entity, payload) if sync.create_uncertain else None
-        if existing is None:
-            sync.create_uncertain = True  # committed before the call: if the answer is lost, look first
-            sync.save(update_fields=["create_uncertain"])
-            existing = client.create(entity, payload, request_id=create_id)
-        mark_linked(sync, connection, entity, existing, document)
-        return DeliveryResult.done(f"create {entity}", qbo_id=sync.qbo_id, request_id=create_id)
+        body, made_for = _create(client, item, document, sync, entity, payload)
+        mark_linked(sync, connection, entity, body, revision=made_for)
+        if made_for == document.revision:
+            return DeliveryResult.done(f"create {entity}", qbo_id=sync.qbo_id, request_id=sync_request(sync))
+        # A create whose answer was lost holds an older revision (or one we cannot tell): update it.
+    return _update(connection, client, item, document, sync, entity, payload)
+
+
+def _create(
+    client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any], int | None]:
+    """Create the document in QuickBooks, or find the one a lost answer left there. Returns the
+    body and the revision it holds (None when it cannot be told)."""
+    attempt = sync.create_attempt if sync.create_uncertain else None
+    if sync.create_uncertain:
+        sent = attempt or {"doc_number": payload["DocNumber"], "vendor": payload["VendorRef"]["value"]}
+        found = find_ours(client, entity, document, doc_number=sent["doc_number"], vendor=sent["vendor"])
+        if found is not None:
+            return found, (attempt or {}).get("revision")
+    if attempt is None:
+        attempt = {
+            "revision": document.revision,
+            "doc_number": payload["DocNumber"],
+            "vendor": payload["VendorRef"]["value"],
+            "request_id": write_id(item, "create"),
+        }
+        # Committed before the call: if the answer is lost, the next delivery looks first.
+        sync.create_uncertain = True
+        sync.create_attempt = attempt
+        sync.save(update_fields=["create_uncertain", "create_attempt"])
+    # The first try's request id: if QuickBooks made it after all, it replays that answer.
+    return client.create(entity, payload, request_id=attempt["request_id"]), attempt["revision"]
+
+
+def _update(
+    connection: Connection,
+    client: QboClient,
+    item: OutboxItem,
+    document: Document,
+    sync: DocumentSync,
+    entity: str,
+    payload: dict[str, Any],
+) -> DeliveryResult:
     current = client.read(entity, sync.qbo_id)
+    check_held_books(connection, client, document, current)
     if entity == "PurchaseOrder":
         billed = [t for t in current.get("LinkedTxn", []) if t.get("TxnType") == "Bill"]
         if billed:
@@ -112,7 +160,7 @@ def _upsert(
                 raise
             current = client.read(entity, sync.qbo_id)
             continue
-        mark_linked(sync, connection, entity, updated, document)
+        mark_linked(sync, connection, entity, updated, revision=document.revision)
         return DeliveryResult.done(f"update {entity}", qbo_id=sync.qbo_id)
     raise AssertionError("unreachable")
 
@@ -120,12 +168,23 @@ def _upsert(
 def _remove(
     connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str
 ) -> DeliveryResult:
+    if not sync.qbo_id and sync.create_uncertain:
+        # A create whose answer was lost may have made it: find it, so it can be removed too.
+        sent = sync.create_attempt or {}
+        found = find_ours(
+            client, entity, document, doc_number=sent.get("doc_number", ""), vendor=sent.get("vendor", "")
+        )
+        if found is not None:
+            mark_linked(sync, connection, entity, found, revision=sent.get("revision"))
+        else:
+            sync.create_uncertain = False
+            sync.save(update_fields=["create_uncertain"])
     if not sync.qbo_id or sync.deleted_in_qbo:
         set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
         return DeliveryResult.done("nothing to remove")
-    check_books(connection, client, document)
     try:
         current = client.read(entity, sync.qbo_id)
+        check_held_books(connection, client, document, current)
         client.delete(entity, sync.qbo_id, str(current["SyncToken"]), request_id=write_id(item, "delete"))
     except QboNotFound:
         pass  # already gone from QuickBooks: that is what we wanted
@@ -142,17 +201,40 @@ def _remove(
     return DeliveryResult.done(f"delete {entity}", qbo_id=sync.qbo_id)
 
 
-def _find_existing(client: QboClient, entity: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """After a create whose answer never came: is it in QuickBooks already? (DocNumber + vendor)."""
-    rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {quote(payload['DocNumber'])}").get(entity, [])
-    vendor = payload["VendorRef"]["value"]
-    return next((row for row in rows if str(row.get("VendorRef", {}).get("value")) == str(vendor)), None)
+def find_ours(
+    client: QboClient, entity: str, document: Document, *, doc_number: str, vendor: str
+) -> dict[str, Any] | None:
+    """After a create whose answer never came: is it in QuickBooks? Same DocNumber and vendor, and
+    our marker in PrivateNote, so a bill a bookkeeper typed with that number is never taken over."""
+    if not doc_number:
+        return None
+    rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {quote(doc_number)}").get(entity, [])
+    marker = our_marker(document.kind, document.number)
+    return next(
+        (
+            row
+            for row in rows
+            if str(row.get("VendorRef", {}).get("value")) == str(vendor)
+            and str(row.get("PrivateNote", "")).startswith(marker)
+        ),
+        None,
+    )
+
+
+def moved_on(document: Document) -> bool:
+    """Has the document's status or revision changed since ``document`` was read?"""
+    return not Document.objects.filter(pk=document.pk, status=document.status, revision=document.revision).exists()
+
+
+def sync_request(sync: DocumentSync) -> str:
+    return str((sync.create_attempt or {}).get("request_id", ""))
 
 
 # ---------------------------------------------------------------------------- the document's link
 
 
 def check_books(connection: Connection, client: QboClient, document: Document) -> None:
+    """Our date must be after QuickBooks' closing date."""
     close = closing_date(connection, client)
     if close is not None and document.issue_date <= close:
         raise SendRefused(
@@ -161,15 +243,28 @@ def check_books(connection: Connection, client: QboClient, document: Document) -
         )
 
 
+def check_held_books(connection: Connection, client: QboClient, document: Document, held: dict[str, Any]) -> None:
+    """The date QuickBooks holds must be after the closing date too, or it changes nothing there."""
+    close = closing_date(connection, client)
+    held_date = dt.date.fromisoformat(str(held.get("TxnDate", ""))[:10]) if held.get("TxnDate") else None
+    if close is not None and held_date is not None and held_date <= close:
+        raise SendRefused(
+            closed_books_held_message(held_date=held_date, close_date=close, number=document.number),
+            code="closed_period",
+        )
+
+
 def mark_linked(
-    sync: DocumentSync, connection: Connection, entity: str, body: dict[str, Any], document: Document
+    sync: DocumentSync, connection: Connection, entity: str, body: dict[str, Any], *, revision: int | None
 ) -> None:
+    """QuickBooks holds ``body`` for this document, at ``revision`` (None: an unknown one)."""
     sync.realm_id = connection.realm_id
     sync.qbo_entity = entity
     sync.qbo_id = str(body["Id"])
     sync.sync_token = str(body.get("SyncToken", ""))
-    sync.synced_revision = document.revision
+    sync.synced_revision = revision
     sync.create_uncertain = False
+    sync.create_attempt = None
     sync.deleted_in_qbo = False
     sync.status = SyncStatus.SENT
     sync.sent_at = timezone.now()

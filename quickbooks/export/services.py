@@ -10,9 +10,9 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.roles import Permission, require
-from procurement.models import Document, DocumentKind, Status
-from procurement.workflow import APPROVED_STATUSES, DocumentAction
-from quickbooks.connection import connection_of
+from procurement.models import Document, DocumentKind
+from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES, DocumentAction
+from quickbooks.connection import connection_of, forget_closing_date
 from quickbooks.errors import NotConnected, SendRefused
 from quickbooks.export import delivery, outbox
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus
@@ -27,8 +27,10 @@ def document_send(*, actor: User, document: Document) -> None:
     if document.kind != connection.document_kind:
         label = DocumentKind(connection.document_kind).label.lower()
         raise SendRefused(f"Only {label}s are sent to QuickBooks (Integrations settings).")
-    if document.status not in APPROVED_STATUSES and document.status != Status.CANCELLED:
+    if document.status not in APPROVED_STATUSES and document.status not in FINAL_STATUSES:
         raise SendRefused("Only approved documents are sent to QuickBooks.")
+    # The user may have just had the books reopened: ask QuickBooks, not our cached closing date.
+    forget_closing_date(document.company_id)
     with transaction.atomic():
         _queue(document, reason="sent by hand")
 
@@ -36,7 +38,12 @@ def document_send(*, actor: User, document: Document) -> None:
 def documents_retry_failed(*, actor: User) -> int:
     """Queue every failed document of the company again; a backlog goes out through batch requests."""
     require(actor, Permission.QUICKBOOKS_SEND)
-    failed = Document.objects.filter(company_id=actor.tenant_id, qbo_sync__status=SyncStatus.FAILED)
+    # Only what has something to send now: a failed document back in revision keeps its failure
+    # (and goes out when approved); a rejected or cancelled one with nothing in QuickBooks has none.
+    failed = Document.objects.filter(
+        company_id=actor.tenant_id, qbo_sync__status=SyncStatus.FAILED, status__in=APPROVED_STATUSES | FINAL_STATUSES
+    )
+    forget_closing_date(actor.tenant_id)
     count = 0
     with transaction.atomic():
         for document in failed:
@@ -64,8 +71,11 @@ def on_document_transition(document: Document, action: DocumentAction, actor: Us
             )
         return
     sync = DocumentSync.objects.filter(document=document).first()
-    in_qbo = bool(sync and sync.qbo_id and not sync.deleted_in_qbo)
+    # In QuickBooks, or possibly (a create whose answer was lost), or on its way there.
+    in_qbo = bool(sync and (sync.qbo_id or sync.create_uncertain) and not sync.deleted_in_qbo)
     if action is DocumentAction.APPROVE:
+        if sync is not None and sync.error_code == "closed_period":
+            forget_closing_date(document.company_id)  # the revision may answer a closed period
         # A revision of a document already in QuickBooks always follows, so QBO never stays stale.
         if connection.auto_send or in_qbo:
             _queue(document, reason="revision approved" if in_qbo else "approved")
@@ -73,8 +83,18 @@ def on_document_transition(document: Document, action: DocumentAction, actor: Us
             DocumentSync.objects.update_or_create(
                 document=document, defaults={"company_id": document.company_id, "status": SyncStatus.NOT_SENT}
             )
-    elif action is DocumentAction.CANCEL and (in_qbo or outbox.has_unfinished(document)):
-        _queue(document, reason="cancelled")
+    elif action in (DocumentAction.CANCEL, DocumentAction.REJECT):
+        # Cancelled, or rejected (final: it will never be paid here): QuickBooks must not hold it.
+        if in_qbo or outbox.has_unfinished(document):
+            _queue(document, reason="cancelled" if action is DocumentAction.CANCEL else "rejected")
+        elif sync is not None and sync.status == SyncStatus.FAILED:
+            # Never sent, and now never will be: keep the failure as the record of why.
+            sync.status = SyncStatus.INTERNAL
+            sync.error_message = (
+                f"Not sent: the document was {document.get_status_display().lower()}. "
+                f"Its last attempt had failed: {sync.error_message}"
+            )
+            sync.save(update_fields=["status", "error_message", "updated_at"])
 
 
 def _queue(document: Document, *, reason: str) -> None:
