@@ -205,6 +205,10 @@ QBO_CONCURRENCY = env_int("QBO_CONCURRENCY", 8)
 QBO_BATCHES_PER_MINUTE = env_int("QBO_BATCHES_PER_MINUTE", 38)
 # Multiplies every retry delay; tests set it near zero instead of sleeping.
 QBO_RETRY_SCALE = float(env_str("QBO_RETRY_SCALE", "1"))
+# How long a worker's claim on an outbox row lasts: a claim older than this belonged to a worker
+# that died, and the scheduler gives the row to another. A delivery is stopped (Dramatiq's time
+# limit) at four fifths of it, so a live one never outlives its claim.
+QBO_CLAIM_LEASE_SECONDS = env_int("QBO_CLAIM_LEASE_SECONDS", 300)
 # How often each company's payments are caught up from QuickBooks' change feed (CDC), so a missed
 # webhook heals by itself.
 QBO_PAYMENTS_CATCHUP_MINUTES = float(env_str("QBO_PAYMENTS_CATCHUP_MINUTES", "5"))

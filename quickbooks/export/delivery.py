@@ -37,7 +37,7 @@ PAUSED = dt.timedelta(minutes=10)  # connection needs reconnect: rows wait (the 
 LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try again soon
 CRASH_WAIT = dt.timedelta(seconds=30)
 # Shorter than the claim's lease, so a delivery is stopped before another worker may take its rows.
-DELIVERY_TIME_LIMIT = outbox.CLAIM_LEASE - dt.timedelta(minutes=1)
+DELIVERY_TIME_LIMIT = outbox.CLAIM_LEASE * 4 / 5
 
 
 @dramatiq.actor(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,7 +21,7 @@ from quickbooks.models import Connection, ConnectionStatus, OutboxItem, OutboxSt
 
 # A claim not finished by then is taken to be a crashed worker's. The delivery actor's time limit
 # is shorter (delivery.DELIVERY_TIME_LIMIT), so a live delivery never outlives its claim.
-CLAIM_LEASE = dt.timedelta(minutes=5)
+CLAIM_LEASE = dt.timedelta(seconds=settings.QBO_CLAIM_LEASE_SECONDS)
 REDISPATCH_AFTER = dt.timedelta(seconds=60)
 SWEEP_MAX = 5000
 
