@@ -1,5 +1,5 @@
 """The console page a person uses during the demo: companies, bills, POs, payments, and buttons
-to record or void payments and set the closing date. Plain HTML forms, no JavaScript, no
+to delete bills, record or void payments and set the closing date. Plain HTML forms, no JavaScript, no
 external assets. Every button goes through the same Ledger as the API (webhooks, CDC).
 """
 
@@ -86,10 +86,12 @@ def _company_html(company: Company) -> str:
     bills = "".join(
         f"<tr><td>{_e(b['Id'])}</td><td>{_e(b['VendorRef'].get('name'))}</td><td>{_e(b.get('DocNumber'))}</td>"
         f"<td>{_e(b['TxnDate'])}</td><td class='n'>{b['TotalAmt']:.2f}</td><td class='n'>{b['Balance']:.2f}</td>"
-        f"<td>{_pay_form(r, b) if b['Balance'] > 0 else '<span class=muted>paid</span>'}</td></tr>"
+        f"<td>{_pay_form(r, b) if b['Balance'] > 0 else '<span class=muted>paid</span>'}</td>"
+        f"<td><form class='i' method='post' action='/_emulator/console/{r}/bills/{_e(b['Id'])}/delete'>"
+        "<button>Delete</button></form></td></tr>"
         for b in _newest(company, "Bill"))
     out.append("<h3>Bills</h3><table><tr><th>Id</th><th>Vendor</th><th>No.</th><th>Date</th><th>Total</th>"
-               f"<th>Balance</th><th>Record payment</th></tr>{bills}</table>")
+               f"<th>Balance</th><th>Record payment</th><th></th></tr>{bills}</table>")
     pos = "".join(
         f"<tr><td>{_e(p['Id'])}</td><td>{_e(p['VendorRef'].get('name'))}</td><td>{_e(p.get('DocNumber'))}</td>"
         f"<td>{_e(p['TxnDate'])}</td><td class='n'>{p['TotalAmt']:.2f}</td><td>{_e(p.get('POStatus'))}</td></tr>"
@@ -175,6 +177,22 @@ async def payment_action(request: Request) -> Response:
     return _back(realm, f"Payment {pay_id}: {action} done")
 
 
+async def bill_delete(request: Request) -> Response:
+    """A user deletes a bill (QBO refuses while payments are linked to it)."""
+    realm, bill_id = request.path_params["realm"], request.path_params["id"]
+    emulator = _emu(request)
+    company = emulator.store.get(realm)
+    if company is None:
+        return _back(None, "company not found")
+    ledger = emulator.ledger(company)
+    try:
+        bill = ledger.read("Bill", bill_id)
+        ledger.delete("Bill", {"Id": bill["Id"], "SyncToken": bill["SyncToken"]})
+    except QBOFault as exc:
+        return _back(realm, f"Refused: {exc}")
+    return _back(realm, f"Bill {bill_id} deleted")
+
+
 async def closing_date(request: Request) -> Response:
     realm = request.path_params["realm"]
     emulator = _emu(request)
@@ -195,5 +213,6 @@ routes = [
     Route("/_emulator/console/companies", create_company_form, methods=["POST"]),
     Route("/_emulator/console/{realm}/pay", pay, methods=["POST"]),
     Route("/_emulator/console/{realm}/payments/{id}/{action:str}", payment_action, methods=["POST"]),
+    Route("/_emulator/console/{realm}/bills/{id}/delete", bill_delete, methods=["POST"]),
     Route("/_emulator/console/{realm}/closing-date", closing_date, methods=["POST"]),
 ]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .chaos import Injection
+from .chaos import Injection, WebhookChaos
 from .faults import QBOFault
 from .ledger_core import money, num
 from .models import Company, Obj
@@ -93,6 +93,7 @@ async def reset(request: Request) -> Any:
     emulator.log.clear()
     emulator.webhooks.pending.clear()
     emulator.webhooks.deliveries.clear()
+    emulator.webhooks.chaos.clear()
     return {"ok": True}
 
 
@@ -350,17 +351,51 @@ async def counters(request: Request) -> Any:
             "throttled": dict(emulator.limiter.throttled)}
 
 
+def _probability(body: dict[str, Any], key: str) -> float | None:
+    if key not in body:
+        return None
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ControlError(f"{key} must be a probability between 0 and 1")
+    return float(value)
+
+
+def _webhook_chaos(body: dict[str, Any], chaos: WebhookChaos) -> None:
+    """Apply `lose`, `duplicate`, `reorder`, `reorder_window_ms` and `seed`, all checked first."""
+    lose, duplicate = _probability(body, "lose"), _probability(body, "duplicate")
+    if "reorder" in body and not isinstance(body["reorder"], bool):
+        raise ControlError("reorder must be true or false")
+    window = body.get("reorder_window_ms")
+    if "reorder_window_ms" in body and (isinstance(window, bool) or not isinstance(window, int | float)
+                                        or not 0 <= window <= 60_000):
+        raise ControlError("reorder_window_ms must be a number of milliseconds between 0 and 60000")
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ControlError("seed must be an integer or null")
+    if lose is not None:
+        chaos.lose = lose
+    if duplicate is not None:
+        chaos.duplicate = duplicate
+    if "reorder" in body:
+        chaos.reorder = body["reorder"]
+    if window is not None:
+        chaos.reorder_window_ms = float(window)
+    if "seed" in body:
+        chaos.reseed(seed)
+
+
 async def webhooks_set(request: Request) -> Any:
     emulator = _emu(request)
     body = await _body(request)
     hooks = emulator.webhooks
+    if "format" in body and body["format"] not in ("cloudevents", "legacy"):
+        raise ControlError("format must be cloudevents or legacy")
+    _webhook_chaos(body, hooks.chaos)  # checks its fields before changing anything
     if "url" in body:
         hooks.url = body["url"] or None
     if body.get("verifier_token"):
         emulator.config.verifier_token = str(body["verifier_token"])
     if "format" in body:
-        if body["format"] not in ("cloudevents", "legacy"):
-            raise ControlError("format must be cloudevents or legacy")
         hooks.format = body["format"]
     if "retry_scale" in body:
         emulator.config.webhook_retry_scale = float(body["retry_scale"])
@@ -369,8 +404,9 @@ async def webhooks_set(request: Request) -> Any:
 
 async def webhooks_get(request: Request) -> Any:
     hooks = _emu(request).webhooks
-    return {"url": hooks.url, "format": hooks.format, "pending": len(hooks.pending),
-            "deliveries": list(hooks.deliveries)[-int(request.query_params.get("limit", 50)):]}
+    limit = int(request.query_params.get("limit", 50))
+    return {"url": hooks.url, "format": hooks.format, "pending": len(hooks.pending), **hooks.chaos.describe(),
+            "lost_events": list(hooks.chaos.lost_events)[-limit:], "deliveries": list(hooks.deliveries)[-limit:]}
 
 
 C = "/_emulator"

@@ -6,6 +6,9 @@ task per app POSTs the queue in order, several events per POST, signed with `int
 3 s) is retried on Intuit's schedule (10s, 20s, 30s, 5m, 20m, 2h, 4h, 6h...), which tests
 compress with `webhook_retry_scale`; later events wait, as Intuit documents ("You may not
 receive subsequent events ... until you correctly acknowledge the first event").
+
+`chaos` (a `WebhookChaos`, set through `PUT /_emulator/webhooks`) can lose events, send an
+acknowledged POST twice, or deliver the queue shuffled; by default it does nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from .chaos import WebhookChaos
 from .config import WEBHOOK_RETRY_SCHEDULE_S, EmulatorConfig
 from .models import ENTITIES
 from .requestlog import RequestLog
@@ -75,13 +79,18 @@ class WebhookDispatcher:
         self.pending: deque[dict[str, str]] = deque()
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=1000)
         self.task: asyncio.Task[None] | None = None
+        self.chaos = WebhookChaos()
         self.source = "intuit." + base64.b64encode(hashlib.sha256(config.client_id.encode()).digest()).decode()
 
     def on_change(self, realm: str, entity: str, obj_id: str, operation: str, when: str) -> None:
         spec = ENTITIES.get(entity)
         if not self.url or spec is None or not spec.webhook:
             return
-        self.pending.append({"realm": realm, "entity": entity, "id": obj_id, "operation": operation, "when": when})
+        event = {"realm": realm, "entity": entity, "id": obj_id, "operation": operation, "when": when}
+        if self.chaos.loses(event):
+            self.log.count("webhooks.lost")
+            return
+        self.pending.append(event)
         self._ensure_worker()
 
     def _ensure_worker(self) -> None:
@@ -99,7 +108,15 @@ class WebhookDispatcher:
     async def _run(self) -> None:
         async with httpx.AsyncClient(timeout=self.config.webhook_timeout_s) as client:
             while self.pending and self.url:
-                take = min(len(self.pending), self.config.webhook_max_events_per_post)
+                most = self.config.webhook_max_events_per_post
+                if self.chaos.reorder:
+                    # Let events gather (they arrive late), then send a shuffled handful.
+                    await asyncio.sleep(self.chaos.reorder_window_ms / 1000)
+                    if not (self.pending and self.url):
+                        break
+                    take = self.chaos.shuffle(self.pending, most)
+                else:
+                    take = min(len(self.pending), most)
                 events = [self.pending.popleft() for _ in range(take)]
                 await self._deliver(client, events)
 
@@ -112,21 +129,31 @@ class WebhookDispatcher:
             url = self.url
             if not url:
                 return
-            status: int | None = None
-            error = ""
-            try:
-                response = await client.post(url, content=body, headers=headers)
-                status = response.status_code
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            ok = status is not None and 200 <= status < 300
-            self.deliveries.append({"attempt": attempt, "url": url, "status": status, "error": error, "ok": ok,
-                                    "format": self.format, "events": len(events), "at": utc_z(),
-                                    "body": body.decode()})
+            ok = await self._post(client, url, body, headers, attempt, len(events))
             self.log.count("webhooks.delivered" if ok else "webhooks.failed_attempts")
             if ok:
+                if self.chaos.duplicates():
+                    # At-least-once: the same POST again, same body, signature and intuit_tid.
+                    await self._post(client, url, body, headers, attempt, len(events), duplicate=True)
+                    self.log.count("webhooks.duplicated")
                 return
             step = WEBHOOK_RETRY_SCHEDULE_S[min(attempt - 1, len(WEBHOOK_RETRY_SCHEDULE_S) - 1)]
             if attempt < self.config.webhook_max_attempts:
                 await asyncio.sleep(step * self.config.webhook_retry_scale)
         self.log.count("webhooks.abandoned")
+
+    async def _post(self, client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], attempt: int,
+                    events: int, duplicate: bool = False) -> bool:
+        """One POST, recorded in `deliveries`; True when the receiver acknowledged it (2xx)."""
+        status: int | None = None
+        error = ""
+        try:
+            response = await client.post(url, content=body, headers=headers)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        ok = status is not None and 200 <= status < 300
+        self.deliveries.append({"attempt": attempt, "url": url, "status": status, "error": error, "ok": ok,
+                                "format": self.format, "events": events, "at": utc_z(), "duplicate": duplicate,
+                                "body": body.decode()})
+        return ok

@@ -2,5 +2,6 @@
 they never clash with the product's tests/conftest.py)."""
 
 from emulator_helpers import anyio_backend, app, client, clock, config, qbo
+from emulator_webhook_receiver import receiver
 
-__all__ = ["anyio_backend", "app", "client", "clock", "config", "qbo"]
+__all__ = ["anyio_backend", "app", "client", "clock", "config", "qbo", "receiver"]

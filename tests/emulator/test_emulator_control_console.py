@@ -89,6 +89,23 @@ async def test_given_the_console_when_a_payment_is_recorded_by_form_then_bill_ba
     assert "Refused" in (await qbo.client.get(refused.headers["location"])).text
 
 
+async def test_given_the_console_when_a_bill_is_deleted_by_form_then_it_is_gone_unless_paid(qbo: Qbo) -> None:
+    bill = await qbo.create("Bill", qbo.bill_body(40.0, DocNumber="CONSOLE-DEL"))
+    paid = await qbo.create("Bill", qbo.bill_body(10.0, DocNumber="CONSOLE-PAID"))
+    await qbo.control("POST", f"/companies/{qbo.realm}/bill-payments", json={"bills": [{"bill_id": paid["Id"]}]})
+    page = await qbo.client.get(f"/_emulator/console?realm={qbo.realm}")
+    assert f"/_emulator/console/{qbo.realm}/bills/{bill['Id']}/delete" in page.text
+
+    response = await qbo.client.post(f"/_emulator/console/{qbo.realm}/bills/{bill['Id']}/delete")
+    refused = await qbo.client.post(f"/_emulator/console/{qbo.realm}/bills/{paid['Id']}/delete")
+
+    assert response.status_code == 303
+    assert f"Bill {bill['Id']} deleted" in (await qbo.client.get(response.headers["location"])).text
+    assert (await qbo.get(f"bill/{bill['Id']}")).status_code == 400
+    assert "Refused" in (await qbo.client.get(refused.headers["location"])).text
+    assert (await qbo.read("Bill", paid["Id"]))["TotalAmt"] == 10.0
+
+
 async def test_given_the_console_home_when_a_company_is_created_then_listed(client) -> None:
     response = await client.post("/_emulator/console/companies", data={"name": "Console Co"})
     assert response.status_code == 303

@@ -3,69 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from emulator_helpers import Qbo
 from emulator_structure import sample, structure_diff
+from emulator_webhook_receiver import Receiver, recorded_deliveries, verify
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records what it gets and can fail on purpose."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.fail_next = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.received.append({"body": body, "headers": dict(self.headers.items())})
-                status = 200
-                if receiver.fail_next > 0:
-                    receiver.fail_next -= 1
-                    status = 500
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/quickbooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        for _ in range(int(timeout / 0.01)):  # bounded polling for the asynchronous delivery
-            if len(self.received) >= count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"expected {count} webhook POSTs, got {len(self.received)}")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-
-
-def verify(post: dict[str, Any], verifier_token: str) -> bool:
-    expected = hmac.new(verifier_token.encode(), post["body"], hashlib.sha256).digest()
-    return hmac.compare_digest(expected, base64.b64decode(post["headers"]["intuit-signature"]))
 
 
 async def test_given_cloudevents_when_a_bill_is_created_then_signed_array_is_posted(
@@ -106,7 +51,7 @@ async def test_given_a_receiver_that_fails_once_when_notified_then_retried_on_co
     await qbo.create("Bill", qbo.bill_body())
     await receiver.wait_for(2)
     assert receiver.received[0]["body"] == receiver.received[1]["body"]
-    deliveries = (await qbo.control("GET", "/webhooks"))["deliveries"]
+    deliveries = await recorded_deliveries(qbo, 2)
     assert [(d["attempt"], d["status"]) for d in deliveries] == [(1, 500), (2, 200)]
 
 
