@@ -59,6 +59,7 @@ def main() -> None:
         "QBO_PAYMENTS_CATCHUP_MINUTES": "0.25",
         "PROCURESYNC_VAR_DIR": tempfile.mkdtemp(prefix="procuresync-chaos-"),
         "DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "procuresync.settings",
     }
     os.environ.update(env)
     cluster = Cluster(env, args.workers)
@@ -172,18 +173,20 @@ class EmulatorQuickBooks:
     def _query(self, sql: str) -> dict[str, Any]:
         token = self.emulator.control("POST", f"/companies/{self.realm}/tokens")["access_token"]
         for _ in range(30):  # injected faults hit a QuickBooks user's reads too: look again
-            response = httpx.get(
-                f"{self.emulator.base_url}/v3/company/{self.realm}/query",
-                params={"query": sql},
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                timeout=60,
-            )
+            try:
+                response = httpx.get(
+                    f"{self.emulator.base_url}/v3/company/{self.realm}/query",
+                    params={"query": sql},
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                    timeout=60,
+                )
+            except httpx.HTTPError:
+                continue
             if response.status_code == 200:
                 answer: dict[str, Any] = response.json()["QueryResponse"]
                 return answer
             time.sleep(0.1)
-        response.raise_for_status()
-        return {}
+        raise RuntimeError(f"QuickBooks kept failing a QuickBooks user's query: {sql}")
 
 
 def busy() -> bool:
@@ -276,7 +279,8 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
     summary["seconds_acting"] = round(acted, 1)
     summary["seed"] = args.seed
     summary["fault_rate"] = args.fault_rate
-    summary["webhooks"] = {k: v for k, v in emulator.control("GET", "/webhooks").items() if k != "deliveries"}
+    hooks = emulator.control("GET", "/webhooks")
+    summary["webhooks"] = {k: hooks.get(k) for k in ("lose", "duplicate", "reorder", "lost", "duplicated")}
     summary["divergences"] = report.divergences()[:20]
     summary["failed_with_a_reason_shown_examples"] = report.failed_with_reason[:5]
     return summary

@@ -215,10 +215,15 @@ def find_ours(
             row
             for row in rows
             if str(row.get("VendorRef", {}).get("value")) == str(vendor)
-            and str(row.get("PrivateNote", "")).startswith(marker)
+            and is_our_note(str(row.get("PrivateNote", "")), marker)
         ),
         None,
     )
+
+
+def is_our_note(note: str, marker: str) -> bool:
+    """Our marker, alone or followed by words a bookkeeper added ("INV-1" is not "INV-10")."""
+    return note == marker or note.startswith(marker + " ")
 
 
 def moved_on(document: Document) -> bool:

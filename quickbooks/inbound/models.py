@@ -34,6 +34,8 @@ class WebhookEvent(models.Model):
     state = models.CharField(max_length=20, choices=EventState.choices, default=EventState.PENDING)
     outcome = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # When a worker claimed it; a claim older than the lease belonged to a worker that died.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

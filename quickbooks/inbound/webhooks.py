@@ -9,6 +9,7 @@ accepted: the CloudEvents array and the legacy ``eventNotifications`` object (qb
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -165,6 +167,21 @@ def process(dedupe_keys: list[str]) -> None:
             return
 
 
+def recover_abandoned() -> int:
+    """Events a worker claimed and never finished (it was killed): pending again, and processed.
+    The scheduler calls this; the lease is the outbox's, so a live worker is never overtaken."""
+    lease = dt.timedelta(seconds=settings.QBO_CLAIM_LEASE_SECONDS)
+    abandoned = WebhookEvent.objects.filter(state=EventState.PROCESSING, claimed_at__lt=timezone.now() - lease)
+    keys = list(abandoned.values_list("dedupe_key", flat=True)[:CLAIM_MAX])
+    if not keys:
+        return 0
+    WebhookEvent.objects.filter(dedupe_key__in=keys, state=EventState.PROCESSING).update(
+        state=EventState.PENDING, outcome="", claimed_at=None
+    )
+    process_webhook_events.send(keys)
+    return len(keys)
+
+
 def _process_batch(dedupe_keys: list[str]) -> bool:
     """Claim up to CLAIM_MAX pending events and apply them; False when there was nothing to claim."""
     # One compare-and-set for the lot: the rows this worker won carry its token (another process
@@ -174,7 +191,7 @@ def _process_batch(dedupe_keys: list[str]) -> bool:
     ids = {*pending.filter(dedupe_key__in=dedupe_keys).values_list("pk", flat=True)}
     ids |= {*pending.order_by("id").values_list("pk", flat=True)[:CLAIM_MAX]}
     won = WebhookEvent.objects.filter(pk__in=ids, state=EventState.PENDING).update(
-        state=EventState.PROCESSING, outcome=token
+        state=EventState.PROCESSING, outcome=token, claimed_at=timezone.now()
     )
     if not won:
         return False
