@@ -23,6 +23,7 @@ from procurement.api import (
 )
 from procurement.models import DocumentKind
 from procuresync.api_errors import error_body
+from quickbooks.api import ReconciliationDetailView, ReconciliationListView
 
 
 def not_found(request: HttpRequest, rest: str) -> JsonResponse:
@@ -60,5 +61,9 @@ urlpatterns: list[URLPattern] = [
     path("payments/<int:pk>/cancel", PaymentCancelView.as_view(), name="api-payments-cancel"),
     path("payments/imports", PaymentImportListView.as_view(), name="api-payment-imports"),
     path("payments/imports/<int:pk>", PaymentImportDetailView.as_view(), name="api-payment-imports-detail"),
+    path("quickbooks/reconciliations", ReconciliationListView.as_view(), name="api-reconciliations"),
+    path(
+        "quickbooks/reconciliations/<int:pk>", ReconciliationDetailView.as_view(), name="api-reconciliations-detail"
+    ),
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

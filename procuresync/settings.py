@@ -175,7 +175,13 @@ else:
         ],
     }
 # Actors sit beside the service they run (rundramatiq imports these modules of each app).
-DRAMATIQ_AUTODISCOVER_MODULES = ["export.delivery", "inbound.webhooks", "inbound.catchup", "inbound.payments_import"]
+DRAMATIQ_AUTODISCOVER_MODULES = [
+    "export.delivery",
+    "inbound.webhooks",
+    "inbound.catchup",
+    "inbound.payments_import",
+    "reconciliation_runs",
+]
 
 LIST_PAGE_SIZE = env_int("LIST_PAGE_SIZE", 50)
 

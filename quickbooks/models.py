@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Company
@@ -36,6 +37,9 @@ class Connection(models.Model):
     document_kind = models.CharField(max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
     auto_send = models.BooleanField("Send automatically on approval", default=True)
     import_payments = models.BooleanField("Import payments from QuickBooks", default=True)
+    # Reconciliation: compare what QuickBooks should hold with what it holds, once a day (scheduler).
+    reconcile_nightly = models.BooleanField("Reconcile nightly", default=False)
+    reconcile_queued_on = models.DateField(null=True, blank=True)  # the day the last nightly run was queued
     default_ap_account = models.ForeignKey(
         ListOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -177,6 +181,50 @@ class SyncAttempt(models.Model):
         ordering = ["-started_at", "-id"]
 
 
+class ReconciliationState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of what QuickBooks should hold for a company with what it holds
+    (``quickbooks.reconciliation``); the differences found are kept as JSON rows."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    realm_id = models.CharField(max_length=40, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )  # None: the nightly run
+    state = models.CharField(max_length=20, choices=ReconciliationState.choices, default=ReconciliationState.QUEUED)
+    phase = models.CharField(max_length=100, blank=True)  # what it is doing now, for the progress line
+    documents_total = models.PositiveIntegerField(default=0)
+    documents_checked = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "-created_at"])]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ReconciliationState.DONE, ReconciliationState.FAILED)
+
+    @property
+    def calls_per_thousand(self) -> float | None:
+        """QuickBooks calls per 1,000 documents checked (None before any document was checked)."""
+        if not self.documents_checked:
+            return None
+        return round(self.api_calls * 1000 / self.documents_checked, 1)
+
+
 # Django loads an app's models from its models module; the payments-in wing keeps its own in
 # quickbooks/inbound/models.py, registered here.
 from quickbooks.inbound.models import (  # noqa: E402
@@ -197,6 +245,8 @@ __all__ = [
     "OutboxState",
     "PaymentImportRun",
     "PaymentsCursor",
+    "ReconciliationRun",
+    "ReconciliationState",
     "SyncAttempt",
     "SyncStatus",
     "VendorLink",

@@ -1,4 +1,5 @@
-"""Periodic work: the outbox sweeper (documents out) and the CDC catch-up (payments in).
+"""Periodic work: the outbox sweeper (documents out), the CDC catch-up (payments in), and the nightly
+reconciliation of the companies that asked for it.
 
 Embedded mode runs ``run_forever`` in a daemon thread of the web process (``manage.py serve``);
 scaled out, one ``manage.py qbo_scheduler`` process does it. Several schedulers are harmless: the
@@ -12,8 +13,9 @@ import threading
 
 from django.db import close_old_connections
 
+from quickbooks import reconciliation_runs
 from quickbooks.export import delivery
-from quickbooks.inbound import catchup
+from quickbooks.inbound import catchup, webhooks
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 15.0
@@ -25,7 +27,13 @@ def tick() -> None:
         sent = delivery.sweep()
         if sent:
             log.info("Outbox sweeper re-sent %d row(s)", sent)
+        recovered = webhooks.recover_abandoned()
+        if recovered:
+            log.info("Re-queued %d webhook event(s) a dead worker had claimed", recovered)
         catchup.catch_up_due()
+        queued = reconciliation_runs.nightly_due()
+        if queued:
+            log.info("Queued %d nightly reconciliation(s)", queued)
     finally:
         close_old_connections()
 

@@ -245,3 +245,24 @@ def qbo_link(txn_id: str) -> str:
     if "intuit.com" in base:
         return f"https://app.qbo.intuit.com/app/billpayment?txnId={txn_id}"
     return base.removesuffix("/").removesuffix("/v3") + "/_emulator/console"
+
+
+_QBO_PAGES = {"Bill": "bill", "PurchaseOrder": "purchaseorder", "BillPayment": "billpayment"}
+
+
+def qbo_txn_link(entity: str, txn_id: str, *, realm_id: str = "") -> str:
+    """Where a person sees a bill, purchase order or bill payment: QuickBooks' own page, or the
+    emulator's console (on the company's page when the realm is known)."""
+    base = qbo_config().api_base_url
+    page = _QBO_PAGES.get(entity, entity.lower())
+    if "sandbox" in base and "intuit.com" in base:
+        return f"https://app.sandbox.qbo.intuit.com/app/{page}?txnId={txn_id}"
+    if "intuit.com" in base:
+        return f"https://app.qbo.intuit.com/app/{page}?txnId={txn_id}"
+    console = base.removesuffix("/").removesuffix("/v3") + "/_emulator/console"
+    return f"{console}?realm={realm_id}" if realm_id else console
+
+
+def qbo_bill_link(txn_id: str, *, realm_id: str = "") -> str:
+    """Where a person sees (and may delete) one of our bills in QuickBooks."""
+    return qbo_txn_link("Bill", txn_id, realm_id=realm_id)

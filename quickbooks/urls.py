@@ -1,6 +1,7 @@
 from django.urls import path
 
 from quickbooks import views
+from quickbooks import views_reconciliation as recon
 
 urlpatterns = [
     path("", views.integrations, name="integrations"),
@@ -12,4 +13,11 @@ urlpatterns = [
     path("vendors/", views.vendor_map, name="integrations-vendor-map"),
     path("retry-failed/", views.retry_failed, name="integrations-retry-failed"),
     path("documents/<int:pk>/send/", views.document_send, name="quickbooks-send"),
+    path("reconciliation/", recon.reconciliation, name="reconciliation"),
+    path("reconciliation/start/", recon.reconciliation_start, name="reconciliation-start"),
+    path("reconciliation/nightly/", recon.reconciliation_nightly, name="reconciliation-nightly"),
+    path("reconciliation/<int:pk>/", recon.reconciliation_progress, name="reconciliation-progress"),
+    path("reconciliation/<int:pk>/csv/", recon.reconciliation_csv, name="reconciliation-csv"),
+    path("reconciliation/<int:pk>/fix-all/", recon.reconciliation_fix_all, name="reconciliation-fix-all"),
+    path("reconciliation/<int:pk>/rows/<int:index>/fix/", recon.reconciliation_fix, name="reconciliation-fix"),
 ]

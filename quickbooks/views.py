@@ -22,7 +22,7 @@ from procurement.models import DocumentKind
 from procuresync.errors import DomainError, RoleRequired
 from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import flash_refusal, page
-from quickbooks import selectors, services
+from quickbooks import reconciliation_runs, selectors, services
 from quickbooks.errors import QboError
 from quickbooks.export import services as export_services
 from quickbooks.forms import SettingsForm, VendorMapForm
@@ -65,6 +65,7 @@ def _render(
             sync_counts=selectors.sync_counts(user, kind),
             sent_label=selectors.sent_kind_label(connection),
             sent_list_url=reverse("po-list" if kind == DocumentKind.PURCHASE_ORDER else "invoice-list"),
+            reconciliation=reconciliation_runs.run_latest_finished(user),
         )
     return render(request, "quickbooks/integrations.html", context, status=status)
 

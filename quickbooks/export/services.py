@@ -103,3 +103,51 @@ def _queue(document: Document, *, reason: str) -> None:
     sync.error_code = sync.error_message = ""
     sync.save(update_fields=["status", "error_code", "error_message", "updated_at"])
     delivery.queue_after_commit(outbox.add(document=document, reason=reason))
+
+
+def document_send_again(*, actor: User, document: Document, gone_from_qbo: bool = False) -> None:
+    """Reconciliation's "Send ours again": make QuickBooks hold the document as it is now, whatever
+    QuickBooks holds at the moment.
+
+    A link to a bill QuickBooks deleted (``gone_from_qbo``: the caller found it gone; or
+    ``deleted_in_qbo`` on an approved document) is cleared — QBO id, SyncToken, revision sent — so
+    the delivery creates it again. A link to a bill that is still there is marked as holding no
+    known revision, so the delivery writes ours over it with a full update (an edit made in
+    QuickBooks, or fields that differ, are replaced by ours). Cancelled and rejected documents are
+    removed from QuickBooks, as always.
+    """
+    require(actor, Permission.QUICKBOOKS_SEND)
+    connection = connection_of(document.company_id)
+    if connection.status == ConnectionStatus.NOT_CONNECTED:
+        raise NotConnected("QuickBooks is not connected; an Admin can connect it on Integrations.")
+    if document.kind != connection.document_kind:
+        label = DocumentKind(connection.document_kind).label.lower()
+        raise SendRefused(f"Only {label}s are sent to QuickBooks (Integrations settings).")
+    if document.status not in APPROVED_STATUSES and document.status not in FINAL_STATUSES:
+        raise SendRefused(
+            f"{document.number} is {document.get_status_display()}; it is sent again once it is approved."
+        )
+    forget_closing_date(document.company_id)
+    with transaction.atomic():
+        sync, _ = DocumentSync.objects.select_for_update().get_or_create(
+            document=document, defaults={"company_id": document.company_id}
+        )
+        if document.status in APPROVED_STATUSES and sync.qbo_id:
+            if gone_from_qbo or sync.deleted_in_qbo:
+                sync.qbo_id = sync.sync_token = ""
+                sync.deleted_in_qbo = False
+                sync.create_uncertain = False
+                sync.create_attempt = None
+            sync.synced_revision = None
+            sync.save(
+                update_fields=[
+                    "qbo_id",
+                    "sync_token",
+                    "synced_revision",
+                    "deleted_in_qbo",
+                    "create_uncertain",
+                    "create_attempt",
+                    "updated_at",
+                ]
+            )
+        _queue(document, reason="sent again (reconciliation)")

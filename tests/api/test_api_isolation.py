@@ -15,7 +15,7 @@ from payments.models import Payment
 from payments.services import payment_record
 from procurement.models import Document, Supplier
 from procuresync.api_urls import urlpatterns
-from quickbooks.models import PaymentImportRun
+from quickbooks.models import PaymentImportRun, ReconciliationRun
 from tests.api.conftest import assert_error, invoice_body
 
 VALID_LINE = [{"description": "x", "quantity": "1", "unit_price": "1"}]
@@ -28,6 +28,7 @@ ID_ROUTES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "api-payments-detail:get": ("get", "/api/v1/payments/{payment}/", {}),
     "api-payments-cancel:post": ("post", "/api/v1/payments/{payment}/cancel", {"reason": "x"}),
     "api-payment-imports-detail:get": ("get", "/api/v1/payments/imports/{run}", {}),
+    "api-reconciliations-detail:get": ("get", "/api/v1/quickbooks/reconciliations/{reconciliation}", {}),
     "api-payments:post": (
         "post",
         "/api/v1/payments/",
@@ -53,6 +54,8 @@ LIST_ROUTES = {
 CREATE_ROUTES = {"api-suppliers:post", "api-invoices:post", "api-purchase_orders:post", "api-payment-imports:post"}
 # About the caller only: no company data reachable by id.
 SELF_ROUTES = {"api-me:get", "api-token:post"}
+# Act on the caller's own company, which nothing in the request can name otherwise.
+OWN_COMPANY_ROUTES = {"api-reconciliations:post"}
 
 
 @pytest.fixture
@@ -67,7 +70,9 @@ def ours(approved_invoice: Document, draft_po: Document, payer: User) -> dict[st
         date_from=dt.date(2026, 11, 1),
         date_to=dt.date(2026, 11, 5),
     )
+    reconciliation = ReconciliationRun.objects.create(company_id=payer.tenant_id, realm_id="1", state="done")
     return {
+        "reconciliation": reconciliation.pk,
         "run": run.pk,
         "supplier": approved_invoice.supplier_id,
         "invoice": approved_invoice.pk,
@@ -92,7 +97,7 @@ def test_every_registered_api_route_and_method_is_in_the_isolation_tables() -> N
             if hasattr(view, method):
                 registered.add(f"{pattern.name}:{method}")
 
-    covered = set(ID_ROUTES) | set(LIST_ROUTES) | CREATE_ROUTES | SELF_ROUTES
+    covered = set(ID_ROUTES) | set(LIST_ROUTES) | CREATE_ROUTES | SELF_ROUTES | OWN_COMPANY_ROUTES
 
     assert registered == covered
 
@@ -141,3 +146,13 @@ def test_given_our_supplier_name_when_the_outsider_creates_a_supplier_with_it_th
     assert response.status_code == 201
     assert Supplier.objects.get(pk=response.json()["id"]).company_id == outsider.company_id
     assert Payment.objects.filter(company_id=outsider.company_id).count() == 0
+
+
+def test_given_our_company_when_the_outsider_starts_a_reconciliation_then_only_theirs_is_concerned(
+    as_user: Any, outsider: User, ours: dict[str, int], unchanged: Any
+) -> None:
+    with unchanged():
+        response = as_user(outsider).post("/api/v1/quickbooks/reconciliations", {}, format="json")
+
+    assert_error(response, 409, code="quickbooks_not_connected")
+    assert list(ReconciliationRun.objects.values_list("pk", flat=True)) == [ours["reconciliation"]]

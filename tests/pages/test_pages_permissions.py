@@ -31,6 +31,7 @@ GET_MATRIX: dict[str, tuple[int, int, int, int, int]] = {
     "/users/":                         (DENIED, DENIED,  DENIED, OK,    DENIED),
     "/users/new/":                     (DENIED, DENIED,  DENIED, OK,    DENIED),
     "/integrations/":                  (DENIED, DENIED,  DENIED, OK,    DENIED),
+    "/integrations/reconciliation/":   (DENIED, DENIED,  DENIED, OK,    DENIED),
 }
 
 FOUND = 302  # an allowed action redirects back to the document

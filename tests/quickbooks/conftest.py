@@ -121,7 +121,7 @@ def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[A
 
 
 def _busy() -> bool:
-    """Is any background work still due: deliveries, webhook events, date-range imports?"""
+    """Is any background work still due: deliveries, webhook events, date-range imports, reconciliations?"""
     from quickbooks.models import (
         EventState,
         ImportState,
@@ -129,6 +129,8 @@ def _busy() -> bool:
         OutboxState,
         PaymentImportRun,
         PaymentsCursor,
+        ReconciliationRun,
+        ReconciliationState,
         WebhookEvent,
     )
 
@@ -142,7 +144,12 @@ def _busy() -> bool:
     catch_ups = PaymentsCursor.objects.filter(last_started_at__isnull=False, last_error="").filter(
         Q(last_finished_at__isnull=True) | Q(last_finished_at__lt=F("last_started_at"))
     )
-    return deliveries.exists() or events.exists() or imports.exists() or catch_ups.exists()
+    reconciliations = ReconciliationRun.objects.filter(
+        state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]
+    )
+    return (
+        deliveries.exists() or events.exists() or imports.exists() or catch_ups.exists() or reconciliations.exists()
+    )
 
 
 def settle(timeout: float = 60.0) -> None:

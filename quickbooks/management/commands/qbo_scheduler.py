@@ -1,4 +1,5 @@
-"""Scaled-out mode: run the QuickBooks periodic work (outbox sweeper, payments catch-up) in its own process."""
+"""Scaled-out mode: run the QuickBooks periodic work (outbox sweeper, payments catch-up, nightly
+reconciliations) in its own process."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from quickbooks.scheduler import SWEEP_EVERY_SECONDS, run_forever
 
 
 class Command(BaseCommand):
-    help = "Run the QuickBooks outbox sweeper and payments catch-up until stopped."
+    help = "Run the QuickBooks outbox sweeper, payments catch-up and nightly reconciliations until stopped."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--every", type=float, default=SWEEP_EVERY_SECONDS, help="Seconds between sweeps.")
