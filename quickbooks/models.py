@@ -118,6 +118,10 @@ class DocumentSync(models.Model):
     # What that create sent: {"revision", "doc_number", "vendor", "request_id"}. A bill found or
     # replayed later holds that revision, not necessarily the document's current one.
     create_attempt = models.JSONField(null=True, blank=True)
+    # Linked to a bill that may have existed in QuickBooks for a while (found after a lost create
+    # answer): payments recorded on it meanwhile were ignored as not ours. The catch-up reads
+    # them and clears this.
+    payments_unchecked = models.BooleanField(default=False)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -97,8 +97,10 @@ def _upsert(
         # draft lines. Deliver again at once, from the document as it is now.
         return DeliveryResult.paused("The document changed while it was being sent.", delay=NOW, redispatch=True)
     if not sync.qbo_id:
+        # After a lost answer the bill may have been in QuickBooks, and paid there, for a while.
+        was_uncertain = sync.create_uncertain
         body, made_for = _create(client, item, document, sync, entity, payload)
-        mark_linked(sync, connection, entity, body, revision=made_for)
+        mark_linked(sync, connection, entity, body, revision=made_for, payments_unchecked=was_uncertain)
         if made_for == document.revision:
             return DeliveryResult.done(f"create {entity}", qbo_id=sync.qbo_id, request_id=sync_request(sync))
         # A create whose answer was lost holds an older revision (or one we cannot tell): update it.
@@ -175,7 +177,7 @@ def _remove(
             client, entity, document, doc_number=sent.get("doc_number", ""), vendor=sent.get("vendor", "")
         )
         if found is not None:
-            mark_linked(sync, connection, entity, found, revision=sent.get("revision"))
+            mark_linked(sync, connection, entity, found, revision=sent.get("revision"), payments_unchecked=True)
         else:
             sync.create_uncertain = False
             sync.save(update_fields=["create_uncertain"])
@@ -260,9 +262,17 @@ def check_held_books(connection: Connection, client: QboClient, document: Docume
 
 
 def mark_linked(
-    sync: DocumentSync, connection: Connection, entity: str, body: dict[str, Any], *, revision: int | None
+    sync: DocumentSync,
+    connection: Connection,
+    entity: str,
+    body: dict[str, Any],
+    *,
+    revision: int | None,
+    payments_unchecked: bool = False,
 ) -> None:
-    """QuickBooks holds ``body`` for this document, at ``revision`` (None: an unknown one)."""
+    """QuickBooks holds ``body`` for this document, at ``revision`` (None: an unknown one).
+    ``payments_unchecked``: it may have been paid there before we knew it (the catch-up looks)."""
+    sync.payments_unchecked = sync.payments_unchecked or payments_unchecked
     sync.realm_id = connection.realm_id
     sync.qbo_entity = entity
     sync.qbo_id = str(body["Id"])

@@ -18,12 +18,12 @@ import dramatiq
 from django.conf import settings
 from django.utils import timezone
 
-from quickbooks.client import QboClient
+from quickbooks.client import MAX_RESULTS, QboClient, quote
 from quickbooks.connection import client_for
 from quickbooks.errors import QboAuthFailed, QboError
-from quickbooks.inbound.feed import FeedResult, feed
+from quickbooks.inbound.feed import ID_CHUNK, FeedResult, feed, refresh_bill_payments
 from quickbooks.inbound.models import PaymentsCursor
-from quickbooks.models import Connection, ConnectionStatus
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ CDC_WINDOW = dt.timedelta(days=29)  # QBO's 30 days, less a margin for clocks
 CDC_CAP = 1000
 OVERLAP = dt.timedelta(minutes=1)  # re-read the last minute: changes committing while we asked
 MAX_ROUNDS = 50
+LATE_LINKS_MAX = 1000  # bills checked per catch-up; the rest wait for the next one
 
 
 def every() -> dt.timedelta:
@@ -112,6 +113,7 @@ def catch_up(connection: Connection, *, client: QboClient | None = None) -> Feed
                 default=since,
             )
             since = newest if newest > since else since + dt.timedelta(seconds=1)
+        _add(total, payments_of_late_links(connection, client))
     except QboError as exc:
         cursor.last_error = str(exc)[:2000]
         cursor.save(update_fields=["last_error"])
@@ -123,6 +125,33 @@ def catch_up(connection: Connection, *, client: QboClient | None = None) -> Feed
     cursor.last_error = ""
     cursor.save(update_fields=["changed_since", "last_finished_at", "last_error"])
     return total
+
+
+def payments_of_late_links(connection: Connection, client: QboClient) -> FeedResult:
+    """Bills we linked late (found after a lost create answer) may have been paid in QuickBooks
+    before they were ours: those payments were ignored then, and CDC will not bring them again.
+    Read the bills (a Bill lists its payments in LinkedTxn, as Intuit's sample shows with
+    "BillPaymentCheck"; the card type's name is unconfirmed, so any "BillPayment..." counts) and
+    feed their payments."""
+    pending = DocumentSync.objects.filter(
+        company_id=connection.company_id, realm_id=connection.realm_id, qbo_entity="Bill", payments_unchecked=True
+    ).exclude(qbo_id="")
+    checked = list(pending.values_list("pk", "qbo_id")[:LATE_LINKS_MAX])
+    if not checked:
+        return FeedResult()
+    bill_ids = sorted({qbo_id for _, qbo_id in checked})
+    payment_ids: set[str] = set()
+    for start in range(0, len(bill_ids), ID_CHUNK):
+        quoted = ", ".join(quote(i) for i in bill_ids[start : start + ID_CHUNK])
+        for bill in client.query(f"SELECT * FROM Bill WHERE Id IN ({quoted}) MAXRESULTS {MAX_RESULTS}").get("Bill", []):
+            payment_ids |= {
+                str(link["TxnId"])
+                for link in bill.get("LinkedTxn") or []
+                if str(link.get("TxnType", "")).startswith("BillPayment")
+            }
+    result = refresh_bill_payments(connection, read_ids=payment_ids, deleted_ids=[], via="catch_up", client=client)
+    DocumentSync.objects.filter(pk__in=[pk for pk, _ in checked]).update(payments_unchecked=False)
+    return result
 
 
 def _add(total: FeedResult, part: FeedResult) -> None:

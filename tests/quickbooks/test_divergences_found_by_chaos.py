@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
+import pytest
 from django.utils import timezone
 
 from procurement.models import Status
 from quickbooks import scheduler
-from quickbooks.inbound.models import EventState, WebhookEvent
+from quickbooks.inbound.models import EventState, PaymentsCursor, WebhookEvent
 from tests.quickbooks.conftest import settle
 from tests.quickbooks.test_payments_in import exported_invoice, pay, status_of
 
@@ -43,3 +45,40 @@ def test_given_a_live_worker_is_processing_webhook_events_then_the_scheduler_lea
     WebhookEvent.objects.filter(pk=event.pk).update(claimed_at=timezone.now())
     scheduler.tick()
     assert WebhookEvent.objects.get(pk=event.pk).state == EventState.PROCESSING
+
+
+@pytest.mark.in_process_worker
+def test_given_a_bill_paid_in_quickbooks_before_a_lost_create_was_linked_then_the_catch_up_brings_the_payment(
+    qbo, creator, approver, supplier, worker, settings
+):
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.export import delivery
+    from quickbooks.inbound import catchup
+    from quickbooks.models import Connection, OutboxItem
+    from tests.conftest import invoice_data, line
+
+    settings.QBO_PAYMENTS_CATCHUP_MINUTES = 10_000  # the test runs the catch-ups itself
+    worker.pause()
+    invoice = document_create(
+        actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", "80"), code="WINDOW-1")
+    )
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    qbo.fault(kind="drop", count=3, match="/bill")  # QuickBooks makes the bill; the answer is lost
+    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
+    (bill,) = qbo.query("SELECT * FROM Bill WHERE DocNumber = 'WINDOW-1'")["Bill"]
+    qbo.control("POST", "/bill-payments", json={"bills": [{"bill_id": bill["Id"], "amount": "30"}]})
+    catchup.catch_up(Connection.objects.get(pk=qbo.connection.pk))  # the bill is not ours yet: ignored
+    # Catch-ups went on meanwhile: the cursor is past the payment (and past its minute of overlap).
+    PaymentsCursor.objects.filter(connection_id=qbo.connection.pk).update(
+        changed_since=timezone.now() + dt.timedelta(seconds=1)
+    )
+    time.sleep(1.5)
+
+    worker.resume()
+    settle()  # the retry finds the bill and links it
+    catchup.catch_up(Connection.objects.get(pk=qbo.connection.pk))
+    settle()
+
+    assert status_of(invoice) == Status.PARTLY_PAID
