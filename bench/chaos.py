@@ -1,6 +1,6 @@
 """The chaos oracle at scale: PostgreSQL, Redis, several ``rundramatiq`` processes killed at random.
 
-The same driver and oracle as tests/quickbooks/test_chaos.py (tests/chaos/driver.py), scaled out:
+The same driver and oracle as tests/quickbooks/test_chaos.py (tests/chaos/), scaled out:
 the product's workers and scheduler run as separate processes against PostgreSQL and a Redis
 broker, the emulator sends signed webhooks to a gunicorn web process (lost, duplicated and
 reordered when the emulator supports it), and ``--kill-workers`` SIGKILLs a worker process now and

@@ -1,24 +1,18 @@
-"""The chaos driver: random interleavings of users, QuickBooks users, faults and crashes, then an
-oracle that checks the promise from QuickBooks' own state.
-
-The promise (issue 9): after the world settles, QuickBooks holds exactly the latest approved
-revision of every document (no duplicate, none missing, none stale, none that should not be
-there), payments here equal QuickBooks' active payments per bill, invoice statuses follow their
-payments, and no document is stuck without a reason a user can see.
+"""The chaos driver: random interleavings of users, QuickBooks users, faults and crashes, then the
+oracle (``tests.chaos.oracle``) checks the promise from QuickBooks' own state.
 
 Used by ``tests/quickbooks/test_chaos.py`` (small, every CI run) and ``bench/chaos.py`` (large,
 scaled out, worker kills). It acts through the product's services, as the pages and the API do,
 and on QuickBooks only through the emulator's control API and its real API, as a QuickBooks user
-and Intuit would. The oracle reads QuickBooks through the real API (independent of our links).
+and Intuit would, so that every path it takes is one a person can take. It is seeded: a failing
+run is replayed from its seed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -30,9 +24,10 @@ from procurement.services import document_create, document_transition, document_
 from procurement.validation import document_data_from
 from procurement.workflow import APPROVED_STATUSES, DocumentAction
 from procuresync.errors import DomainError
+from tests.chaos import oracle
+from tests.chaos.oracle import Approved, Report, Tracked, money, our_bills
 
 A = DocumentAction
-CENT = Decimal("0.01")
 FIRST_DAY = dt.date(2026, 11, 1)
 
 
@@ -46,75 +41,6 @@ class QuickBooks(Protocol):
     def clear_faults(self) -> None: ...
 
     def query_all(self, entity: str) -> list[dict[str, Any]]: ...
-
-
-@dataclass
-class Approved:
-    """What the driver saw approved last: the revision QuickBooks must end up holding."""
-
-    revision: int
-    total: Decimal
-    doc_number: str
-    txn_date: dt.date
-    line_amounts: list[Decimal]
-
-
-@dataclass
-class Tracked:
-    document_id: int
-    approved: Approved | None = None
-    edited_in_qbo: bool = False  # a bookkeeper changed the bill after our last write
-
-
-@dataclass
-class Report:
-    documents: int = 0
-    actions: Counter[str] = field(default_factory=Counter)
-    refused: int = 0  # user actions the product refused with a message (guards, workflow)
-    faults: int = 0
-    crashes: int = 0
-    duplicates: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    should_not_be_there: list[str] = field(default_factory=list)
-    payment_mismatches: list[str] = field(default_factory=list)
-    status_mismatches: list[str] = field(default_factory=list)
-    stuck: list[str] = field(default_factory=list)
-    failed_with_reason: list[str] = field(default_factory=list)  # visible, explained, not silent
-    edited_in_qbo: int = 0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "documents": self.documents,
-            "actions": sum(self.actions.values()),
-            "refused_by_the_product": self.refused,
-            "faults_injected": self.faults,
-            "crashes": self.crashes,
-            "duplicates": len(self.duplicates),
-            "missing": len(self.missing),
-            "stale": len(self.stale),
-            "should_not_be_in_quickbooks": len(self.should_not_be_there),
-            "payment_mismatches": len(self.payment_mismatches),
-            "status_mismatches": len(self.status_mismatches),
-            "stuck": len(self.stuck),
-            "failed_with_a_reason_shown": len(self.failed_with_reason),
-            "bills_edited_in_quickbooks": self.edited_in_qbo,
-        }
-
-    def divergences(self) -> list[str]:
-        return [
-            *self.duplicates,
-            *self.missing,
-            *self.stale,
-            *self.should_not_be_there,
-            *self.payment_mismatches,
-            *self.status_mismatches,
-            *self.stuck,
-        ]
-
-
-def money(value: object) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 class ChaosDriver:
@@ -294,11 +220,8 @@ class ChaosDriver:
 
     # ------------------------------------------------------------------ QuickBooks users
 
-    def _our_bills(self) -> list[dict[str, Any]]:
-        return [b for b in self.qbo.query_all("Bill") if str(b.get("PrivateNote", "")).startswith("procuresync ")]
-
     def _qbo_pay(self) -> bool:
-        bills = [b for b in self._our_bills() if money(b.get("Balance")) > 0]
+        bills = [b for b in our_bills(self.qbo) if money(b.get("Balance")) > 0]
         if not bills:
             return False
         bill = self.rng.choice(bills)
@@ -315,7 +238,7 @@ class ChaosDriver:
         return True
 
     def _qbo_credit(self) -> bool:
-        bills = [b for b in self._our_bills() if money(b.get("Balance")) > 1]
+        bills = [b for b in our_bills(self.qbo) if money(b.get("Balance")) > 1]
         if not bills:
             return False
         bill = self.rng.choice(bills)
@@ -358,7 +281,7 @@ class ChaosDriver:
         return True
 
     def _qbo_edit_bill(self) -> bool:
-        bills = [b for b in self._our_bills() if money(b.get("Balance")) == money(b.get("TotalAmt"))]
+        bills = [b for b in our_bills(self.qbo) if money(b.get("Balance")) == money(b.get("TotalAmt"))]
         if not bills:
             return False
         bill = self.rng.choice(bills)
@@ -413,91 +336,5 @@ class ChaosDriver:
         settle()
 
     def check(self) -> Report:
-        from payments.models import PaymentStatus, Source
-        from payments.services import payment_status_for
-        from quickbooks.models import DocumentSync, OutboxItem, OutboxState, SyncStatus, VendorLink
-
-        report = self.report
-        report.documents = len(self.tracked)
-        bills: dict[str, list[dict[str, Any]]] = {}
-        for bill in self._our_bills():
-            number = str(bill["PrivateNote"]).split()[2]
-            bills.setdefault(number, []).append(bill)
-        applied: Counter[str] = Counter()
-        for payment in self.qbo.query_all("BillPayment"):
-            for line in payment.get("Line") or []:
-                for link in line.get("LinkedTxn") or []:
-                    if link.get("TxnType") == "Bill":
-                        applied[str(link["TxnId"])] += money(line.get("Amount"))
-        vendors = dict(VendorLink.objects.values_list("supplier_id", "qbo_id"))
-        for document in Document.objects.filter(pk__in=list(self.tracked)).prefetch_related("lines"):
-            tracked = self.tracked[document.pk]
-            sync = DocumentSync.objects.filter(document=document).first()
-            held = bills.get(document.number, [])
-            name = f"{document.number} ({document.get_status_display()}, revision {document.revision})"
-            reason = sync.error_message if sync and sync.status in (SyncStatus.FAILED, SyncStatus.INTERNAL) else ""
-            if len(held) > 1:
-                report.duplicates.append(f"{name}: {len(held)} bills {[b['Id'] for b in held]}")
-            if OutboxItem.objects.filter(
-                document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT]
-            ).exists():
-                report.stuck.append(f"{name}: still queued after the world settled")
-            elif sync and sync.status == SyncStatus.QUEUED:
-                report.stuck.append(f"{name}: shows Queued with nothing on its way")
-            if sync and sync.status == SyncStatus.FAILED and not sync.error_message:
-                report.stuck.append(f"{name}: Failed without a message")
-            if tracked.edited_in_qbo and held:
-                report.edited_in_qbo += 1
-            if document.status in APPROVED_STATUSES:
-                if not held:
-                    (report.failed_with_reason if reason else report.missing).append(
-                        f"{name}: not in QuickBooks {reason}"
-                    )
-                elif not tracked.edited_in_qbo:
-                    self._compare(report, name, document, held[0], vendors.get(document.supplier_id), reason)
-            elif document.status in (Status.CANCELLED, Status.REJECTED) or tracked.approved is None:
-                if held:
-                    target = report.failed_with_reason if reason else report.should_not_be_there
-                    target.append(f"{name}: QuickBooks holds bill {held[0]['Id']} {reason}")
-            elif held and tracked.approved is not None and not tracked.edited_in_qbo:
-                # In revision or pending again: QuickBooks keeps the last approved revision (or
-                # nothing, if that revision had not gone out yet) — never a draft.
-                last = tracked.approved
-                if money(held[0]["TotalAmt"]) != last.total and not reason:
-                    report.stale.append(f"{name}: QuickBooks holds {held[0]['TotalAmt']}, last approved {last.total}")
-            # Payments: what QuickBooks applied to this document's bill equals the payments here.
-            from payments.models import Payment
-
-            payments = Payment.objects.filter(invoice=document, status=PaymentStatus.ACTIVE)
-            here_qbo = sum((p.amount for p in payments if p.source == Source.QUICKBOOKS), Decimal("0"))
-            there = sum((applied[str(b["Id"])] for b in held), Decimal("0"))
-            if here_qbo != there:
-                report.payment_mismatches.append(f"{name}: {here_qbo} here, {there} applied in QuickBooks")
-            if document.status in APPROVED_STATUSES:
-                paid = sum((p.amount for p in payments), Decimal("0"))
-                expected = payment_status_for(total=document.total, paid=paid)
-                if document.status != expected:
-                    report.status_mismatches.append(f"{name}: paid {paid} of {document.total}, shows {document.status}")
-        return report
-
-    def _compare(
-        self, report: Report, name: str, document: Document, bill: dict[str, Any], vendor: str | None, reason: str
-    ) -> None:
-        lines = sorted(money(ln.net_amount - ln.document_discount_share + ln.tax_amount) for ln in document.lines.all())
-        held_lines = sorted(
-            money(ln.get("Amount")) for ln in bill.get("Line", []) if ln.get("DetailType") != "SubTotalLineDetail"
-        )
-        differences = []
-        if money(bill.get("TotalAmt")) != document.total:
-            differences.append(f"total {bill.get('TotalAmt')} ≠ {document.total}")
-        if str(bill.get("DocNumber", "")) != document.supplier_unique_code:
-            differences.append(f"DocNumber {bill.get('DocNumber')} ≠ {document.supplier_unique_code}")
-        if str(bill.get("TxnDate", ""))[:10] != document.issue_date.isoformat():
-            differences.append(f"date {bill.get('TxnDate')} ≠ {document.issue_date}")
-        if vendor and str(bill.get("VendorRef", {}).get("value")) != vendor:
-            differences.append("vendor")
-        if held_lines != lines:
-            differences.append(f"lines {held_lines} ≠ {lines}")
-        if differences:
-            target = report.failed_with_reason if reason else report.stale
-            target.append(f"{name}: {', '.join(differences)} {reason}")
+        """The oracle's verdict once the world has settled (``remedy``)."""
+        return oracle.check(self.qbo, self.tracked, self.report)

@@ -1,14 +1,15 @@
-"""Reconciliation against the live emulator: after a clean export it finds nothing; each way QuickBooks
-and procuresync can drift apart — a QBO user deleting, editing or copying a bill, paying or voiding
-there without the product catching up, a change here that never reached QuickBooks — is found as
-its own kind of difference, and the fix offered puts it right (the next run finds nothing)."""
+"""Reconciliation of documents against the live emulator: after a clean export it finds nothing; each
+way a bill or purchase order can drift apart — a QBO user deleting, editing or copying it, a change
+here that never reached QuickBooks — is found as its own kind of difference, and the fix offered
+puts it right (the next run finds nothing). QuickBooks is read in bulk, never per document.
+
+Payments and statuses: ``test_reconciliation_payments.py``, which shares the helpers here."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from payments.models import Payment, PaymentStatus
 from procurement import workflow
 from procurement.models import Document, DocumentKind, Status
 from procurement.services import document_create, document_transition
@@ -255,100 +256,6 @@ def test_given_purchase_orders_then_the_same_checks_on_purchase_orders(
     assert po.kind == DocumentKind.PURCHASE_ORDER
 
 
-# ------------------------------------------------------------------------------------ payments
-
-
-def test_given_a_payment_in_qbo_not_caught_up_then_payment_not_here_and_import_brings_it(
-    qbo, creator, approver, supplier, admin
-):
-    invoice = exported_invoice(creator, approver, supplier, code="PAY-1")
-    txn = pay(qbo, (invoice, "20.00"))  # no webhook, no catch-up: the product does not know
-
-    found = one(check(qbo), K.PAYMENT_NOT_HERE)
-
-    assert (found.number, found.fix, found.qbo_id, found.payment_ids) == (
-        invoice.number,
-        Fix.IMPORT_PAYMENTS,
-        txn,
-        (txn,),
-    )
-    assert "applies 20.00 (a payment)" in found.message
-    assert messages(fixed_by(qbo, admin)) == []
-    assert status_of(invoice) == Status.PARTLY_PAID
-
-
-def test_given_a_payment_voided_in_qbo_then_active_here_but_voided_there_and_import_cancels_it(
-    qbo, creator, approver, supplier, admin
-):
-    invoice = exported_invoice(creator, approver, supplier, code="VOID-1")
-    txn = pay(qbo, (invoice, None))
-    catch_up(qbo)
-    qbo.control("POST", f"/bill-payments/{txn}/void")
-
-    found = one(check(qbo), K.PAYMENT_GONE)
-
-    assert "was voided in QuickBooks" in found.message and found.fix == Fix.IMPORT_PAYMENTS
-    assert messages(fixed_by(qbo, admin)) == []
-    assert status_of(invoice) == Status.APPROVED
-
-
-def test_given_a_payment_deleted_in_qbo_then_active_here_but_deleted_there(qbo, creator, approver, supplier, admin):
-    invoice = exported_invoice(creator, approver, supplier, code="PDEL-1")
-    txn = pay(qbo, (invoice, None))
-    catch_up(qbo)
-    qbo.control("DELETE", f"/bill-payments/{txn}")
-
-    found = one(check(qbo), K.PAYMENT_GONE)
-
-    assert f"bill payment {txn} was deleted in QuickBooks" in found.message
-    assert messages(fixed_by(qbo, admin)) == []
-    assert Payment.objects.get(qbo_txn_id=txn).status == PaymentStatus.CANCELLED
-
-
-def test_given_a_payment_amount_that_drifted_here_then_amount_differs_and_import_corrects_it(
-    qbo, creator, approver, supplier, admin
-):
-    invoice = exported_invoice(creator, approver, supplier, code="AMT-1")
-    txn = pay(qbo, (invoice, "30.00"))
-    catch_up(qbo)
-    Payment.objects.filter(qbo_txn_id=txn).update(amount=D("25.00"))
-
-    found = one(check(qbo), K.PAYMENT_AMOUNT)
-
-    assert "QuickBooks applies 30.00, procuresync has 25.00" in found.message
-    assert messages(fixed_by(qbo, admin)) == []
-    assert Payment.objects.get(qbo_txn_id=txn).amount == D("30.00")
-
-
-def test_given_a_payment_cancelled_here_by_a_person_then_it_is_reported_with_open_in_quickbooks(
-    qbo, creator, approver, supplier, payer
-):
-    from payments.services import payment_cancel
-
-    invoice = exported_invoice(creator, approver, supplier, code="PCAN-1")
-    txn = pay(qbo, (invoice, None))
-    catch_up(qbo)
-    payment_cancel(actor=payer, payment=Payment.objects.get(qbo_txn_id=txn), reason="duplicate")
-
-    found = one(check(qbo), K.PAYMENT_NOT_HERE)
-
-    assert found.fix == Fix.OPEN_IN_QBO and "A person cancelled it here" in found.message
-
-
-def test_given_a_status_that_disagrees_with_the_payments_then_status_and_recompute_fixes_it(
-    qbo, creator, approver, supplier, admin
-):
-    invoice = exported_invoice(creator, approver, supplier, code="ST-1")
-    Document.objects.filter(pk=invoice.pk).update(status=Status.PAID)  # as if a status write went astray
-
-    found = one(check(qbo), K.STATUS)
-
-    assert found.fix == Fix.RECOMPUTE_STATUS
-    assert "is Paid, but its active payments here add up to 0.00 of 50.00" in found.message
-    assert messages(fixed_by(qbo, admin)) == []
-    assert status_of(invoice) == Status.APPROVED
-
-
 # ------------------------------------------------------------------------------------ fixes
 
 
@@ -370,6 +277,26 @@ def test_given_one_row_when_fixed_then_it_is_marked_and_fixing_again_changes_not
     run.refresh_from_db()
     assert run.rows[0]["fixed"] == "Queued to send again"
     assert messages(check(qbo)) == []
+
+
+def test_given_send_again_then_it_needs_the_send_role_and_an_approved_or_final_document(
+    qbo, creator, approver, supplier, payer
+):
+    import pytest
+
+    from procuresync.errors import RoleRequired
+    from quickbooks.errors import SendRefused
+    from quickbooks.export.services import document_send_again
+
+    invoice = exported_invoice(creator, approver, supplier, code="SA-1")
+    with pytest.raises(RoleRequired):
+        document_send_again(actor=payer, document=invoice)
+    document_transition(actor=creator, document=invoice, action=A.REVISE)
+    invoice.refresh_from_db()
+    with pytest.raises(SendRefused, match="once it is approved"):
+        document_send_again(actor=creator, document=invoice)
+    settle()
+    assert sync_of(invoice).qbo_id == bill_id(invoice) and sync_of(invoice).synced_revision == 0
 
 
 # ------------------------------------------------------------------------------------ reading in bulk
@@ -400,7 +327,7 @@ class FakeClient:
 
 
 def test_given_thousands_of_ids_then_at_most_a_thousand_a_query_and_no_empty_pages():
-    from quickbooks.reconciliation import read_in
+    from quickbooks.reconciliation.reading import read_in
 
     client = FakeClient([{"Id": str(i), "DocNumber": f"N-{i}"} for i in range(1, 2501)])
 
@@ -411,7 +338,7 @@ def test_given_thousands_of_ids_then_at_most_a_thousand_a_query_and_no_empty_pag
 
 
 def test_given_many_copies_of_numbers_then_the_query_pages_until_all_are_read():
-    from quickbooks.reconciliation import read_in
+    from quickbooks.reconciliation.reading import read_in
 
     copies = [{"Id": str(i), "DocNumber": f"N-{i % 600}"} for i in range(1, 1801)]  # 3 bills a number
     client = FakeClient(copies)
@@ -420,33 +347,3 @@ def test_given_many_copies_of_numbers_then_the_query_pages_until_all_are_read():
 
     assert len(rows) == 1800
     assert max(client.sizes) <= 1000 and client.calls == 2  # one chunk, two pages
-
-
-def test_given_send_again_then_it_needs_the_send_role_and_an_approved_or_final_document(
-    qbo, creator, approver, supplier, payer
-):
-    import pytest
-
-    from procuresync.errors import RoleRequired
-    from quickbooks.errors import SendRefused
-    from quickbooks.export.services import document_send_again
-
-    invoice = exported_invoice(creator, approver, supplier, code="SA-1")
-    with pytest.raises(RoleRequired):
-        document_send_again(actor=payer, document=invoice)
-    document_transition(actor=creator, document=invoice, action=A.REVISE)
-    invoice.refresh_from_db()
-    with pytest.raises(SendRefused, match="once it is approved"):
-        document_send_again(actor=creator, document=invoice)
-    settle()
-    assert sync_of(invoice).qbo_id == bill_id(invoice) and sync_of(invoice).synced_revision == 0
-
-
-def test_given_payments_import_switched_off_then_qbo_payments_are_not_compared(qbo, creator, approver, supplier):
-    invoice = exported_invoice(creator, approver, supplier, code="OFF-1")
-    pay(qbo, (invoice, "20.00"))
-    Connection.objects.filter(pk=qbo.connection.pk).update(import_payments=False)
-
-    report = check(qbo)
-
-    assert messages(report) == [] and report.api_calls == 1
