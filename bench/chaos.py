@@ -144,51 +144,6 @@ class Cluster:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-class EmulatorQuickBooks:
-    """The driver's QuickBooks: the emulator's control API for one company, and its real API."""
-
-    def __init__(self, emulator: EmulatorProcess, realm: str) -> None:
-        self.emulator = emulator
-        self.realm = realm
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.emulator.control(method, f"/companies/{self.realm}{path}", **kwargs)
-
-    def fault(self, **body: Any) -> None:
-        self.emulator.control("POST", "/faults", json=body)
-
-    def clear_faults(self) -> None:
-        self.emulator.control("DELETE", "/faults")
-
-    def query_all(self, entity: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        start = 1
-        while True:
-            page = self._query(f"SELECT * FROM {entity} STARTPOSITION {start} MAXRESULTS 1000").get(entity, [])
-            rows += page
-            if len(page) < 1000:
-                return rows
-            start += 1000
-
-    def _query(self, sql: str) -> dict[str, Any]:
-        token = self.emulator.control("POST", f"/companies/{self.realm}/tokens")["access_token"]
-        for _ in range(30):  # injected faults hit a QuickBooks user's reads too: look again
-            try:
-                response = httpx.get(
-                    f"{self.emulator.base_url}/v3/company/{self.realm}/query",
-                    params={"query": sql},
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                    timeout=60,
-                )
-            except httpx.HTTPError:
-                continue
-            if response.status_code == 200:
-                answer: dict[str, Any] = response.json()["QueryResponse"]
-                return answer
-            time.sleep(0.1)
-        raise RuntimeError(f"QuickBooks kept failing a QuickBooks user's query: {sql}")
-
-
 def busy() -> bool:
     from django.db.models import F, Q
 
@@ -226,6 +181,7 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
     from quickbooks.inbound import catchup
     from quickbooks.models import Connection
     from tests.chaos.driver import ChaosDriver
+    from tests.chaos.emulator import EmulatorQuickBooks, EmulatorSignIn
 
     company = company_create(name="Chaos Co")
     owner = user_create(company=company, username="chaos-owner", password="chaos-password", roles=set(Role))
@@ -247,7 +203,7 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
             "seed": args.seed,
         },
     )
-    qbo = EmulatorQuickBooks(emulator, realm)
+    qbo = EmulatorQuickBooks(emulator.base_url, realm)
     driver = ChaosDriver(
         seed=args.seed,
         user=owner,
@@ -256,6 +212,7 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
         documents=args.documents,
         fault_rate=args.fault_rate,
         crash=cluster.kill_one if args.kill_workers else None,
+        sign_in=EmulatorSignIn(emulator.base_url, realm, owner),
     )
     started = time.monotonic()
     driver.run(steps)

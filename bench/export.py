@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import time
 from decimal import Decimal
 
-from harness import EmulatorProcess, connect, percentile, setup_product
+from harness import EmulatorProcess, bench_company, percentile, run_against_emulator
 
 
 def main() -> None:
@@ -34,31 +33,19 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1200, help="give up on the bulk export after this")
     args = parser.parse_args()
 
-    emulator = EmulatorProcess(limits=True)
-    worker = setup_product(emulator)
-    try:
-        print(json.dumps(run(emulator, args), indent=2))
-    finally:
-        worker.stop()
-        emulator.stop()
+    run_against_emulator(run, args, limits=True)
 
 
 def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object]:
     from django.db.models import Count
 
-    from accounts.roles import Role
-    from accounts.services import company_create, user_create
     from procurement import workflow
-    from procurement.inputs import DocumentData, LineData, SupplierData
+    from procurement.inputs import DocumentData, LineData
     from procurement.models import Document, DocumentEvent
-    from procurement.services import document_create, document_transition, supplier_create
+    from procurement.services import document_create, document_transition
     from quickbooks.models import DocumentSync, SyncAttempt, SyncStatus
 
-    company = company_create(name="Bench Co")
-    owner = user_create(company=company, username="bench-owner", password="bench-password", roles=set(Role))
-    realm = connect(owner, emulator)
-    suppliers = [supplier_create(actor=owner, data=SupplierData(name=f"Bench Supplier {i}", currency="USD"))
-                 for i in range(20)]
+    owner, realm, suppliers = bench_company(emulator)
     emulator.control("POST", "/faults", json={"latency_ms": args.latency_ms})
 
     def draft(i: int) -> Document:

@@ -114,3 +114,31 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def run_against_emulator(run: Any, args: Any, *, limits: bool) -> None:
+    """Start an emulator and the product, print ``run(emulator, args)`` as JSON, stop both."""
+    emulator = EmulatorProcess(limits=limits)
+    worker = setup_product(emulator)
+    try:
+        print(json.dumps(run(emulator, args), indent=2))
+    finally:
+        worker.stop()
+        emulator.stop()
+
+
+def bench_company(emulator: EmulatorProcess, *, suppliers: int = 20) -> tuple[Any, str, list[Any]]:
+    """A company connected to a new QuickBooks company: (its owner with every role, realm, suppliers)."""
+    from accounts.roles import Role
+    from accounts.services import company_create, user_create
+    from procurement.inputs import SupplierData
+    from procurement.services import supplier_create
+
+    company = company_create(name="Bench Co")
+    owner = user_create(company=company, username="bench-owner", password="bench-password", roles=set(Role))
+    realm = connect(owner, emulator)
+    made = [
+        supplier_create(actor=owner, data=SupplierData(name=f"Bench Supplier {i}", currency="USD"))
+        for i in range(suppliers)
+    ]
+    return owner, realm, made

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import time
 from collections import Counter
 from decimal import Decimal
 
-from harness import EmulatorProcess, connect, setup_product
+from harness import EmulatorProcess, bench_company, run_against_emulator
 
 
 def main() -> None:
@@ -30,32 +29,19 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1200, help="give up on the export after this")
     args = parser.parse_args()
 
-    emulator = EmulatorProcess(limits=False)
-    worker = setup_product(emulator)
-    try:
-        print(json.dumps(run(emulator, args), indent=2))
-    finally:
-        worker.stop()
-        emulator.stop()
+    run_against_emulator(run, args, limits=False)
 
 
 def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object]:
-    from accounts.roles import Role
-    from accounts.services import company_create, user_create
     from procurement import workflow
-    from procurement.inputs import DocumentData, LineData, SupplierData
-    from procurement.services import document_create, document_transition, supplier_create
+    from procurement.inputs import DocumentData, LineData
+    from procurement.services import document_create, document_transition
     from quickbooks.connection import client_for
     from quickbooks.inbound.catchup import catch_up
     from quickbooks.models import Connection, DocumentSync, SyncStatus
     from quickbooks.reconciliation import reconcile
 
-    company = company_create(name="Bench Co")
-    owner = user_create(company=company, username="bench-owner", password="bench-password", roles=set(Role))
-    realm = connect(owner, emulator)
-    suppliers = [
-        supplier_create(actor=owner, data=SupplierData(name=f"Bench Supplier {i}", currency="USD")) for i in range(20)
-    ]
+    owner, realm, suppliers = bench_company(emulator)
     for i in range(args.invoices):
         document = document_create(
             actor=owner,
@@ -73,19 +59,19 @@ def run(emulator: EmulatorProcess, args: argparse.Namespace) -> dict[str, object
         document_transition(actor=owner, document=document, action=workflow.DocumentAction.SUBMIT)
         document_transition(actor=owner, document=document, action=workflow.DocumentAction.APPROVE)
     deadline = time.monotonic() + args.timeout
-    while DocumentSync.objects.filter(company_id=company.pk, status=SyncStatus.QUEUED).exists():
+    while DocumentSync.objects.filter(company_id=owner.company_id, status=SyncStatus.QUEUED).exists():
         if time.monotonic() > deadline:
             raise RuntimeError("the export did not finish in time")
         time.sleep(0.5)
     bills = list(
-        DocumentSync.objects.filter(company_id=company.pk, status=SyncStatus.SENT)
+        DocumentSync.objects.filter(company_id=owner.company_id, status=SyncStatus.SENT)
         .order_by("document_id")
         .values_list("qbo_id", flat=True)
     )
     paid = bills[: int(len(bills) * args.pay_ratio)]
     for bill in paid:
         emulator.control("POST", f"/companies/{realm}/bill-payments", json={"bills": [{"bill_id": bill}]})
-    connection = Connection.objects.get(company_id=company.pk)
+    connection = Connection.objects.get(company_id=owner.company_id)
     catch_up(connection)
     emulator.control("POST", "/faults", json={"latency_ms": args.latency_ms})
 

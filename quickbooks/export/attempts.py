@@ -55,6 +55,7 @@ class DeliveryResult:
     request_id: str = ""
     delay: dt.timedelta = field(default_factory=dt.timedelta)
     redispatch: bool = False  # PAUSED: also send a message for when the delay is over
+    until_reconnected: bool = False  # PAUSED for a reconnect: go at once if it has happened meanwhile
     # Filled by Stopwatch.stamp; a result that was never stamped leaves no attempt row.
     started_at: dt.datetime | None = None
     duration_ms: int = 0
@@ -74,8 +75,12 @@ class DeliveryResult:
         return cls(Outcome.FAILED, operation=operation, message=exc.message, code=exc.code)
 
     @classmethod
-    def paused(cls, message: str, *, delay: dt.timedelta, redispatch: bool = False) -> DeliveryResult:
-        return cls(Outcome.PAUSED, message=message, delay=delay, redispatch=redispatch)
+    def paused(
+        cls, message: str, *, delay: dt.timedelta, redispatch: bool = False, until_reconnected: bool = False
+    ) -> DeliveryResult:
+        return cls(
+            Outcome.PAUSED, message=message, delay=delay, redispatch=redispatch, until_reconnected=until_reconnected
+        )
 
 
 class Stopwatch:

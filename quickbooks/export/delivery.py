@@ -33,7 +33,7 @@ from quickbooks.models import Connection, ConnectionStatus, DocumentSync, Outbox
 
 log = logging.getLogger(__name__)
 BATCH_EXTRA = 29  # with the row itself, QBO's 30 items per batch
-PAUSED = dt.timedelta(minutes=10)  # connection needs reconnect: rows wait (the reconnect re-sends them)
+PAUSED = dt.timedelta(minutes=1)  # connection needs reconnect: rows look again each minute (cheap, no QBO call)
 LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try again soon
 CRASH_WAIT = dt.timedelta(seconds=30)
 # Shorter than the claim's lease, so a delivery is stopped before another worker may take its rows.
@@ -87,14 +87,17 @@ def deliver(item_id: str) -> None:
         company_id=items[0].company_id
     )
     if connection.status != ConnectionStatus.CONNECTED:
-        _settle_unsettled(items, DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED))
+        _settle_unsettled(
+            items,
+            DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED, until_reconnected=True),
+        )
         return
     client = client_for(connection)
     try:
         with limiter_for(connection.realm_id).slot():
             _send(connection, client, items)
     except ReconnectNeeded as exc:
-        _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=PAUSED))
+        _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=PAUSED, until_reconnected=True))
     except QboError as exc:  # our own limiter's wait ran out
         _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=LIMITER_WAIT, redispatch=True))
     except Exception as exc:
@@ -144,6 +147,12 @@ def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection |
         released = outbox.release(item, delay=result.delay, error=result.message, count_attempt=False)
         if released and result.redispatch:
             dispatch([item.id], delay=result.delay)
+        elif released and result.until_reconnected and _connected(item.company_id):
+            # An Admin reconnected while this delivery failed on the old sign-in, after the
+            # reconnect had sent the waiting rows again (this one was in flight then): go now.
+            # Checked after the release, so either the reconnect finds the row waiting or we do.
+            outbox.due_now(item)
+            dispatch([item.id])
     elif item.attempts + 1 >= MAX_ATTEMPTS:  # CRASHED, for the last time
         _fail(item, code="internal", message=f"procuresync could not send this document: {result.message}")
     else:  # CRASHED: the sweeper brings it round again
@@ -151,6 +160,10 @@ def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection |
     if item.state == OutboxState.IN_FLIGHT:
         log.warning("Outbox row %s was taken over; this late %s result changed nothing", item.id, result.outcome)
         item.state = OutboxState.DONE  # this delivery is done with it either way
+
+
+def _connected(company_id: int) -> bool:
+    return Connection.objects.filter(company_id=company_id, status=ConnectionStatus.CONNECTED).exists()
 
 
 def _fail(item: OutboxItem, *, code: str, message: str) -> None:

@@ -125,6 +125,11 @@ def _settle_row(item: OutboxItem, **changes: object) -> bool:
     return bool(won)
 
 
+def due_now(item: OutboxItem) -> None:
+    """A pending row is due at once (its wait is over early)."""
+    OutboxItem.objects.filter(pk=item.pk, state=OutboxState.PENDING).update(not_before=timezone.now())
+
+
 def waiting_ids(company_id: int) -> list[uuid.UUID]:
     """After (re)connecting: every pending row of the company, made due now."""
     waiting = OutboxItem.objects.filter(company_id=company_id, state=OutboxState.PENDING)

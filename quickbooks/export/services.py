@@ -21,6 +21,14 @@ from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncSt
 def document_send(*, actor: User, document: Document) -> None:
     """ "Send to QuickBooks" / Retry on one document."""
     require(actor, Permission.QUICKBOOKS_SEND)
+    _check_sendable(document, not_approved="Only approved documents are sent to QuickBooks.")
+    with transaction.atomic():
+        _queue(document, reason="sent by hand")
+
+
+def _check_sendable(document: Document, *, not_approved: str) -> None:
+    """Refuse what a person cannot send now, with the reason; then forget the cached closing date,
+    since whoever presses Send or Retry may just have had the books reopened."""
     connection = connection_of(document.company_id)
     if connection.status == ConnectionStatus.NOT_CONNECTED:
         raise NotConnected("QuickBooks is not connected; an Admin can connect it on Integrations.")
@@ -28,11 +36,8 @@ def document_send(*, actor: User, document: Document) -> None:
         label = DocumentKind(connection.document_kind).label.lower()
         raise SendRefused(f"Only {label}s are sent to QuickBooks (Integrations settings).")
     if document.status not in APPROVED_STATUSES and document.status not in FINAL_STATUSES:
-        raise SendRefused("Only approved documents are sent to QuickBooks.")
-    # The user may have just had the books reopened: ask QuickBooks, not our cached closing date.
+        raise SendRefused(not_approved)
     forget_closing_date(document.company_id)
-    with transaction.atomic():
-        _queue(document, reason="sent by hand")
 
 
 def documents_retry_failed(*, actor: User) -> int:
@@ -117,17 +122,10 @@ def document_send_again(*, actor: User, document: Document, gone_from_qbo: bool 
     removed from QuickBooks, as always.
     """
     require(actor, Permission.QUICKBOOKS_SEND)
-    connection = connection_of(document.company_id)
-    if connection.status == ConnectionStatus.NOT_CONNECTED:
-        raise NotConnected("QuickBooks is not connected; an Admin can connect it on Integrations.")
-    if document.kind != connection.document_kind:
-        label = DocumentKind(connection.document_kind).label.lower()
-        raise SendRefused(f"Only {label}s are sent to QuickBooks (Integrations settings).")
-    if document.status not in APPROVED_STATUSES and document.status not in FINAL_STATUSES:
-        raise SendRefused(
-            f"{document.number} is {document.get_status_display()}; it is sent again once it is approved."
-        )
-    forget_closing_date(document.company_id)
+    _check_sendable(
+        document,
+        not_approved=f"{document.number} is {document.get_status_display()}; it is sent again once it is approved.",
+    )
     with transaction.atomic():
         sync, _ = DocumentSync.objects.select_for_update().get_or_create(
             document=document, defaults={"company_id": document.company_id}

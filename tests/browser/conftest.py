@@ -10,6 +10,7 @@ import pytest
 
 from accounts.models import User
 from tests.conftest import PASSWORD
+from tests.quickbooks import conftest as quickbooks_fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root in a sandbox without network: no sandboxing, no GPU, no calls home.
@@ -21,6 +22,12 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# The QuickBooks tests' fixtures (live emulator, worker threads, connected company), used here too.
+emulator = quickbooks_fixtures.emulator
+qbo_settings = quickbooks_fixtures.qbo_settings
+worker = quickbooks_fixtures.worker
+qbo = quickbooks_fixtures.qbo
 
 
 @pytest.fixture

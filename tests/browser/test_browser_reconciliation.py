@@ -16,15 +16,8 @@ from accounts.models import User
 from procurement.models import Supplier
 from quickbooks.models import ReconciliationRun
 from tests.browser.conftest import log_in
-from tests.quickbooks import conftest as quickbooks_fixtures
 from tests.quickbooks.conftest import settle, sync_of
 from tests.quickbooks.test_payments_in import bill_id, exported_invoice
-
-# The QuickBooks tests' fixtures (live emulator, worker threads, connected company), used here too.
-emulator = quickbooks_fixtures.emulator
-qbo_settings = quickbooks_fixtures.qbo_settings
-worker = quickbooks_fixtures.worker
-qbo = quickbooks_fixtures.qbo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -43,6 +43,14 @@ class QuickBooks(Protocol):
     def query_all(self, entity: str) -> list[dict[str, Any]]: ...
 
 
+class SignIn(Protocol):
+    """Intuit's sign-in for the connected company, as the test or the bench reaches it."""
+
+    def revoke(self) -> None: ...
+
+    def reconnect(self) -> None: ...
+
+
 class ChaosDriver:
     def __init__(
         self,
@@ -55,6 +63,7 @@ class ChaosDriver:
         fault_rate: float,
         crash: Callable[[random.Random], bool] | None = None,
         tick: Callable[[], None] | None = None,
+        sign_in: SignIn | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.user = user
@@ -64,6 +73,8 @@ class ChaosDriver:
         self.fault_rate = fault_rate
         self.crash = crash
         self.tick = tick
+        self.sign_in = sign_in
+        self.revoked = False
         self.tracked: dict[int, Tracked] = {}
         self.report = Report()
         self.codes = 0
@@ -95,6 +106,8 @@ class ChaosDriver:
             (self._qbo_delete_payment, 0.4),
             (self._qbo_edit_bill, 0.3),
             (self._closing_date, 0.3),
+            (self._revoke, 0.15 if self.sign_in and not self.revoked else 0.0),
+            (self._reconnect, 0.5 if self.revoked else 0.0),
         ]
         action = self.rng.choices([a for a, _ in actions], weights=[w for _, w in actions])[0]
         try:
@@ -172,6 +185,7 @@ class ChaosDriver:
             line_amounts=sorted(money(ln.net_amount - ln.document_discount_share + ln.tax_amount) for ln in lines),
         )
         self.tracked[document.pk].edited_in_qbo = False  # our update overwrites a bookkeeper's edit
+        self.tracked[document.pk].approved_totals.add(document.total)
 
     def _reject(self) -> bool:
         document = self._pick(Status.PENDING)
@@ -296,11 +310,31 @@ class ChaosDriver:
         document = Document.objects.filter(pk__in=list(self.tracked), number=number).first()
         if document is not None:
             self.tracked[document.pk].edited_in_qbo = True
+            self.tracked[document.pk].ever_edited_in_qbo = True
         return True
 
     def _closing_date(self) -> bool:
         day = None if self.rng.random() < 0.5 else FIRST_DAY + dt.timedelta(days=self.rng.randint(0, 10))
         self.qbo.control("PUT", "/closing-date", json={"date": day.isoformat() if day else None})
+        return True
+
+    # ------------------------------------------------------------------ sign-in
+
+    def _revoke(self) -> bool:
+        """The grant is revoked at Intuit (someone disconnected the app there) and the access token
+        expires: the product must pause, say "needs reconnect", and lose nothing."""
+        assert self.sign_in is not None
+        self.sign_in.revoke()
+        self.qbo.fault(kind="expire_tokens")
+        self.revoked = True
+        return True
+
+    def _reconnect(self) -> bool:
+        """An Admin connects the same QuickBooks company again (Intuit's consent page)."""
+        assert self.sign_in is not None
+        self.qbo.clear_faults()  # Intuit's sign-in is not what is being tested here
+        self.sign_in.reconnect()
+        self.revoked = False
         return True
 
     # ------------------------------------------------------------------ faults
@@ -325,9 +359,12 @@ class ChaosDriver:
     def remedy(
         self, settle: Callable[[], None], retry_failed: Callable[[], None], catch_up: Callable[[], None]
     ) -> None:
-        """What people do at the end of the day: faults stop, the accountant reopens the books,
-        someone presses Retry all failed, the catch-up runs."""
+        """What people do at the end of the day: faults stop, an Admin reconnects if QuickBooks
+        asked for it, the accountant reopens the books, someone presses Retry all failed, the
+        catch-up runs."""
         self.qbo.clear_faults()
+        if self.revoked:
+            self._reconnect()
         settle()
         self.qbo.control("PUT", "/closing-date", json={"date": None})
         retry_failed()

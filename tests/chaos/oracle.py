@@ -24,7 +24,7 @@ from payments.models import Payment, PaymentStatus, Source
 from payments.services import payment_status_for
 from procurement.models import Document, Status
 from procurement.workflow import APPROVED_STATUSES
-from quickbooks.models import DocumentSync, OutboxItem, OutboxState, SyncStatus, VendorLink
+from quickbooks.models import Connection, DocumentSync, OutboxItem, OutboxState, SyncStatus, VendorLink
 
 CENT = Decimal("0.01")
 
@@ -54,6 +54,8 @@ class Tracked:
     document_id: int
     approved: Approved | None = None
     edited_in_qbo: bool = False  # a bookkeeper changed the bill after our last write
+    ever_edited_in_qbo: bool = False
+    approved_totals: set[Decimal] = field(default_factory=set)  # every revision ever approved
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Report:
         return {
             "documents": self.documents,
             "actions": sum(self.actions.values()),
+            "by_action": dict(sorted(self.actions.items())),
             "refused_by_the_product": self.refused,
             "faults_injected": self.faults,
             "crashes": self.crashes,
@@ -134,10 +137,15 @@ def check(qbo: QuickBooksApi, tracked_by_id: dict[int, Tracked], report: Report)
         reason = sync.error_message if sync and sync.status in (SyncStatus.FAILED, SyncStatus.INTERNAL) else ""
         if len(held) > 1:
             report.duplicates.append(f"{name}: {len(held)} bills {[b['Id'] for b in held]}")
-        if OutboxItem.objects.filter(
+        waiting = OutboxItem.objects.filter(
             document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT]
-        ).exists():
-            report.stuck.append(f"{name}: still queued after the world settled")
+        ).first()
+        if waiting is not None:
+            report.stuck.append(
+                f"{name}: still queued after the world settled ({waiting.state}, due {waiting.not_before:%H:%M:%S}, "
+                f"{waiting.attempts} attempts, {waiting.last_error!r}; QuickBooks "
+                f"{Connection.objects.get(company_id=document.company_id).status})"
+            )
         elif sync and sync.status == SyncStatus.QUEUED:
             report.stuck.append(f"{name}: shows Queued with nothing on its way")
         if sync and sync.status == SyncStatus.FAILED and not sync.error_message:
@@ -153,12 +161,18 @@ def check(qbo: QuickBooksApi, tracked_by_id: dict[int, Tracked], report: Report)
             if held:
                 target = report.failed_with_reason if reason else report.should_not_be_there
                 target.append(f"{name}: QuickBooks holds bill {held[0]['Id']} {reason}")
-        elif held and tracked.approved is not None and not tracked.edited_in_qbo:
-            # In revision or pending again: QuickBooks keeps the last approved revision (or
-            # nothing, if that revision had not gone out yet) — never a draft.
-            last = tracked.approved
-            if money(held[0]["TotalAmt"]) != last.total and not reason:
-                report.stale.append(f"{name}: QuickBooks holds {held[0]['TotalAmt']}, last approved {last.total}")
+        elif (
+            held
+            and tracked.approved is not None
+            and not tracked.ever_edited_in_qbo
+            and money(held[0]["TotalAmt"]) not in tracked.approved_totals
+            and not reason
+        ):
+            # In revision or pending again: QuickBooks keeps an approved revision — the last one,
+            # or an earlier one when the last was revised before it went out — never a draft.
+            report.stale.append(
+                f"{name}: QuickBooks holds {held[0]['TotalAmt']}, approved {sorted(tracked.approved_totals)}"
+            )
         # Payments: what QuickBooks applied to this document's bill equals the payments here.
         payments = Payment.objects.filter(invoice=document, status=PaymentStatus.ACTIVE)
         here_qbo = sum((p.amount for p in payments if p.source == Source.QUICKBOOKS), Decimal("0"))

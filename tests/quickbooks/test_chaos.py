@@ -18,7 +18,6 @@ import uuid
 from typing import Any
 
 import dramatiq
-import httpx
 import pytest
 from django.utils import timezone
 from dramatiq.brokers.stub import StubBroker
@@ -29,8 +28,9 @@ from procurement.services import supplier_create
 from quickbooks import scheduler
 from quickbooks.export.services import documents_retry_failed
 from quickbooks.inbound import catchup
-from quickbooks.models import Connection, OutboxItem, OutboxState
+from quickbooks.models import Connection, ConnectionStatus, OutboxItem, OutboxState
 from tests.chaos.driver import ChaosDriver
+from tests.chaos.emulator import EmulatorQuickBooks, EmulatorSignIn
 from tests.conftest import make_user
 from tests.quickbooks.conftest import Qbo, _busy
 
@@ -41,37 +41,9 @@ _first, _, _last = os.environ.get("CHAOS_SEEDS", "1-3").partition("-")
 SEEDS = list(range(int(_first), int(_last or _first) + 1))
 
 
-class EmulatorQuickBooks:
-    def __init__(self, qbo: Qbo) -> None:
-        self.qbo = qbo
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.qbo.control(method, path, **kwargs)
-
-    def fault(self, **body: Any) -> None:
-        self.qbo.fault(**body)
-
-    def clear_faults(self) -> None:
-        self.qbo.emulator.control("DELETE", "/faults")
-
-    def query_all(self, entity: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        start = 1
-        while True:
-            page = self._query(f"SELECT * FROM {entity} STARTPOSITION {start} MAXRESULTS 1000").get(entity, [])
-            rows += page
-            if len(page) < 1000:
-                return rows
-            start += 1000
-
-    def _query(self, sql: str) -> dict[str, Any]:
-        """A QuickBooks user reading: injected faults hit them too, so they look again."""
-        for _ in range(20):
-            try:
-                return self.qbo.query(sql)
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        return self.qbo.query(sql)
+def _paused_but_connected() -> bool:
+    connected = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values("company_id")
+    return OutboxItem.objects.filter(state=OutboxState.PENDING, company_id__in=connected).exists()
 
 
 def crash_a_worker(rng: random.Random) -> bool:
@@ -86,16 +58,18 @@ def crash_a_worker(rng: random.Random) -> bool:
 
 
 def settle_with_scheduler(timeout: float = 300.0) -> None:
-    """Wait for the background work, with the scheduler ticking (it recovers crashed claims)."""
+    """Wait for the background work, with the scheduler ticking (it recovers crashed claims and
+    re-sends rows whose pause is over): rows of a connected company still waiting out a pause
+    for a reconnect that has happened are work to wait for too."""
     broker = dramatiq.get_broker()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         scheduler.tick()
         if isinstance(broker, StubBroker):
             broker.join("quickbooks", timeout=2000, fail_fast=False)  # a catch-up may fail; it runs again
-        if not _busy():
+        if not _busy() and not _paused_but_connected():
             time.sleep(0.3)
-            if not _busy():
+            if not _busy() and not _paused_but_connected():
                 return
         time.sleep(0.2)
     raise AssertionError("background work did not settle in time")
@@ -135,7 +109,8 @@ def _run_and_check(qbo: Qbo, company: Any, seed: int) -> None:
         seed=seed,
         user=owner,
         suppliers=suppliers,
-        qbo=EmulatorQuickBooks(qbo),
+        qbo=EmulatorQuickBooks(qbo.emulator.base_url, qbo.realm_id),
+        sign_in=EmulatorSignIn(qbo.emulator.base_url, qbo.realm_id, owner),
         documents=DOCUMENTS,
         fault_rate=0.15,
         crash=crash_a_worker,

@@ -82,3 +82,34 @@ def test_given_a_bill_paid_in_quickbooks_before_a_lost_create_was_linked_then_th
     settle()
 
     assert status_of(invoice) == Status.PARTLY_PAID
+
+
+@pytest.mark.in_process_worker
+def test_given_an_admin_reconnects_while_a_delivery_fails_on_the_old_sign_in_then_it_goes_out_at_once(
+    qbo, creator, approver, supplier, worker, monkeypatch
+):
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.errors import ReconnectNeeded
+    from quickbooks.export import delivery
+    from quickbooks.models import OutboxItem, SyncStatus
+    from tests.conftest import invoice_data
+    from tests.quickbooks.conftest import sync_of
+
+    worker.pause()
+    invoice = document_create(actor=creator, kind="invoice", data=invoice_data(supplier, code="RECONNECT-1"))
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    real_reconcile = delivery.reconcile
+
+    def refused_while_the_admin_reconnects(**kwargs):
+        # The refresh was refused (the grant had been revoked); meanwhile an Admin reconnected.
+        raise ReconnectNeeded()
+
+    monkeypatch.setattr(delivery, "reconcile", refused_while_the_admin_reconnects)
+    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
+    monkeypatch.setattr(delivery, "reconcile", real_reconcile)
+    worker.resume()
+    settle()
+
+    assert sync_of(invoice).status == SyncStatus.SENT
