@@ -7,73 +7,26 @@ Every endpoint is listed in README.md.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import fields
-from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .chaos import Injection, WebhookChaos
-from .faults import QBOFault
-from .ledger_core import money, num
-from .models import Company, Obj
-from .runtime import Emulator
-from .seed import bulk_load, create_company, find_account, seed_company
-
-
-class ControlError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _emu(request: Request) -> Emulator:
-    emulator: Emulator = request.app.state.emulator
-    return emulator
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ControlError("body must be JSON") from exc
-    if not isinstance(data, dict):
-        raise ControlError("body must be a JSON object")
-    return data
-
-
-def _company(request: Request) -> Company:
-    company = _emu(request).store.get(request.path_params["realm"])
-    if company is None:
-        raise ControlError("company not found", 404)
-    return company
-
-
-Handler = Callable[[Request], Awaitable[Any]]
-
-
-def control(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            result = await handler(request)
-        except ControlError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        except QBOFault as fault:  # a QBO user would see the same refusal in the UI
-            return JSONResponse({"Fault": fault.fault()}, status_code=fault.status)
-        except (ValueError, KeyError, TypeError) as exc:
-            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
-        if isinstance(result, Response):
-            return result
-        return JSONResponse(result)
-
-    return endpoint
-
+from .control_http import ControlError, _body, _company, _emu, control
+from .control_user import (
+    bill_create,
+    bill_delete,
+    bill_edit,
+    closing_date,
+    payment_create,
+    payment_delete,
+    payment_void,
+    vendor_credit_create,
+)
+from .models import Company
+from .seed import bulk_load, create_company, seed_company
 
 # --- emulator-wide --------------------------------------------------------------------------
 
@@ -156,130 +109,6 @@ async def company_tokens(request: Request) -> Any:
     company = _company(request)
     result = _emu(request).tokens.issue_for(company.realm_id)
     return result
-
-
-# --- acting as a QBO user -------------------------------------------------------------------
-
-def _account(company: Company, account_id: Any, account_type: str) -> str:
-    if account_id:
-        return str(account_id)
-    account = find_account(company, account_type)
-    if account is None:
-        raise ControlError(f"no {account_type} account; pass account_id")
-    return str(account["Id"])
-
-
-async def bill_create(request: Request) -> Any:
-    company = _company(request)
-    body = await _body(request)
-    ledger = _emu(request).ledger(company)
-    expense = body.get("account_id") or next(
-        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
-    bill: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
-                 "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
-                           "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(expense)}}}]}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("due_date", "DueDate"),
-                     ("private_note", "PrivateNote")):
-        if body.get(key):
-            bill[qbo] = body[key]
-    return {"Bill": ledger.create("Bill", bill)}
-
-
-async def bill_edit(request: Request) -> Any:
-    """PATCH a bill like a user editing it: QBO fields merged in; `amount` sets a one-line total."""
-    company = _company(request)
-    body = await _body(request)
-    ledger = _emu(request).ledger(company)
-    bill = ledger.read("Bill", request.path_params["id"])
-    change: Obj = {k: v for k, v in body.items() if k[:1].isupper()}
-    if "amount" in body:
-        lines = [dict(line) for line in bill["Line"]]
-        lines[0]["Amount"] = float(body["amount"])
-        change["Line"] = lines[:1]
-    change.update(Id=bill["Id"], SyncToken=bill["SyncToken"], sparse=True)
-    return {"Bill": ledger.update("Bill", change)}
-
-
-async def bill_delete(request: Request) -> Any:
-    company = _company(request)
-    ledger = _emu(request).ledger(company)
-    bill = ledger.read("Bill", request.path_params["id"])
-    return {"Bill": ledger.delete("Bill", {"Id": bill["Id"], "SyncToken": bill["SyncToken"]})}
-
-
-async def payment_create(request: Request) -> Any:
-    """Record a bill payment: by cheque/bank ("Check") or card ("CreditCard"), full or partial,
-    one or several bills of one vendor, optionally applying vendor credits."""
-    company = _company(request)
-    body = await _body(request)
-    ledger = _emu(request).ledger(company)
-    pay_type = body.get("pay_type", "Check")
-    bills = body.get("bills") or []
-    credits = body.get("vendor_credits") or []
-    if not bills:
-        raise ControlError("bills is required")
-    lines: list[Obj] = []
-    total = Decimal(0)
-    vendor: str | None = None
-    for entry in bills:
-        bill = ledger.read("Bill", entry["bill_id"])
-        vendor = vendor or bill["VendorRef"]["value"]
-        amount = money(entry.get("amount", bill["Balance"]))
-        total += amount
-        lines.append({"Amount": num(amount), "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]})
-    for entry in credits:
-        credit = ledger.read("VendorCredit", entry["vendor_credit_id"])
-        amount = money(entry.get("amount", credit["Balance"]))
-        total -= amount
-        lines.append({"Amount": num(amount), "LinkedTxn": [{"TxnId": credit["Id"], "TxnType": "VendorCredit"}]})
-    payment: Obj = {"VendorRef": {"value": vendor}, "PayType": pay_type, "TotalAmt": num(max(total, Decimal(0))),
-                    "Line": lines}
-    if pay_type == "CreditCard":
-        payment["CreditCardPayment"] = {"CCAccountRef": {"value": _account(company, body.get("account_id"),
-                                                                          "Credit Card")}}
-    else:
-        payment["CheckPayment"] = {"BankAccountRef": {"value": _account(company, body.get("account_id"), "Bank")},
-                                   "PrintStatus": body.get("print_status", "NeedToPrint")}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
-        if body.get(key):
-            payment[qbo] = body[key]
-    return {"BillPayment": ledger.create("BillPayment", payment)}
-
-
-async def payment_void(request: Request) -> Any:
-    company = _company(request)
-    ledger = _emu(request).ledger(company)
-    payment = ledger.read("BillPayment", request.path_params["id"])
-    return {"BillPayment": ledger.void("BillPayment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})}
-
-
-async def payment_delete(request: Request) -> Any:
-    company = _company(request)
-    ledger = _emu(request).ledger(company)
-    payment = ledger.read("BillPayment", request.path_params["id"])
-    return {"BillPayment": ledger.delete("BillPayment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})}
-
-
-async def vendor_credit_create(request: Request) -> Any:
-    company = _company(request)
-    body = await _body(request)
-    ledger = _emu(request).ledger(company)
-    account = body.get("account_id") or next(
-        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
-    credit: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
-                   "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
-                             "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(account)}}}]}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
-        if body.get(key):
-            credit[qbo] = body[key]
-    return {"VendorCredit": ledger.create("VendorCredit", credit)}
-
-
-async def closing_date(request: Request) -> Any:
-    company = _company(request)
-    body = await _body(request)
-    prefs = _emu(request).ledger(company).set_closing_date(body.get("date"))
-    return {"Preferences": prefs}
 
 
 # --- faults, limits, logs, webhooks -----------------------------------------------------------

@@ -109,12 +109,18 @@ def deliver(item_id: str) -> None:
 
 
 def _send(connection: Connection, client: QboClient, items: list[OutboxItem]) -> None:
+    results: list[tuple[OutboxItem, DeliveryResult]] = []
     if len(items) > 1:
         results, items = deliver_batch(connection=connection, client=client, items=items)
         for item, result in results:
-            settle(item, result, connection=connection)
+            settle(item, result)
     for item in items:
-        settle(item, reconcile(connection=connection, client=client, item=item), connection=connection)
+        result = reconcile(connection=connection, client=client, item=item)
+        settle(item, result)
+        results.append((item, result))
+    if any(result.outcome is Outcome.DONE for _, result in results):
+        # Once per delivery, not per row: a batch of 30 would otherwise write the row 30 times.
+        Connection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
 
 
 def _settle_unsettled(items: list[OutboxItem], result: DeliveryResult) -> None:
@@ -123,7 +129,7 @@ def _settle_unsettled(items: list[OutboxItem], result: DeliveryResult) -> None:
             settle(item, result)
 
 
-def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection | None = None) -> None:
+def settle(item: OutboxItem, result: DeliveryResult) -> None:
     """The one place a delivery's outcome lands: the outbox row, the document's status, the attempt.
 
     The row changes only while our claim holds (compare-and-set), and the document's status only
@@ -132,9 +138,7 @@ def settle(item: OutboxItem, result: DeliveryResult, *, connection: Connection |
     """
     record_attempt(item=item, result=result)
     if result.outcome is Outcome.DONE:
-        if outbox.finish(item) and connection is not None:
-            connection.last_sync_at = timezone.now()
-            connection.save(update_fields=["last_sync_at"])
+        outbox.finish(item)
     elif result.outcome is Outcome.FAILED:
         _fail(item, code=result.error_code or result.code, message=result.shown)
     elif result.outcome is Outcome.RETRY:
