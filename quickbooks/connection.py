@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Company
-from quickbooks.client import QboClient
+from quickbooks.client import QboClient, TokenSource
 from quickbooks.config import qbo_config
 from quickbooks.limits import limiter_for
 from quickbooks.models import Connection
@@ -26,15 +26,20 @@ def connection_of(company: Company | int) -> Connection:
 
 
 def client_for(connection: Connection) -> QboClient:
+    return client_with(connection.realm_id, ConnectionTokens(connection.pk, qbo_config()))
+
+
+def client_with(realm_id: str, tokens: TokenSource) -> QboClient:
+    """A client for ``realm_id`` on any token source (``client_for`` reads them from the row; a
+    connection being made uses the tokens just issued, before anything is stored)."""
     config = qbo_config()
-    base = config.api_base_url.removesuffix("/").removesuffix("/v3")
     return QboClient(
-        base_url=base,
-        realm_id=connection.realm_id,
-        tokens=ConnectionTokens(connection.pk, config),
+        base_url=config.api_base_url.removesuffix("/").removesuffix("/v3"),
+        realm_id=realm_id,
+        tokens=tokens,
         http=http_client(),
         retry_scale=settings.QBO_RETRY_SCALE,
-        limiter=limiter_for(connection.realm_id),
+        limiter=limiter_for(realm_id),
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,11 +20,10 @@ from procuresync.errors import ValidationFailed
 from quickbooks import oauth
 from quickbooks.client import QboClient
 from quickbooks.config import qbo_config
-from quickbooks.connection import client_for, connection_of, refresh_company_settings
+from quickbooks.connection import client_for, client_with, connection_of, refresh_company_settings
 from quickbooks.errors import NotConnected, QboError, QboNotFound, QuickBooksError
 from quickbooks.export.services import documents_resume
 from quickbooks.export.vendors import link_by_hand, vendors_match_all
-from quickbooks.limits import limiter_for
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
 from quickbooks.selectors import vendor_taken_by
 
@@ -69,7 +67,7 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
         raise ValidationFailed("The QuickBooks sign-in expired or did not start here; press Connect again.")
     _refuse_if_realm_taken(connection, realm_id)  # before the code is spent
     tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri)
-    client = _client_for_grant(realm_id, tokens.access_token)
+    client = client_with(realm_id, oauth.IssuedToken(tokens.access_token))  # nothing stored yet
     try:
         info = client.company_info()
     except QboError as exc:
@@ -109,19 +107,6 @@ def _refuse_if_realm_taken(connection: Connection, realm_id: str) -> None:
     )
     if taken.exists():
         raise QuickBooksError(REALM_TAKEN, code="quickbooks_realm_taken")
-
-
-def _client_for_grant(realm_id: str, access_token: str) -> QboClient:
-    """A client on tokens just issued and not stored yet (``client_for`` reads them from the row)."""
-    config = qbo_config()
-    return QboClient(
-        base_url=config.api_base_url.removesuffix("/").removesuffix("/v3"),
-        realm_id=realm_id,
-        tokens=oauth.IssuedToken(access_token),
-        http=oauth.http_client(),
-        retry_scale=settings.QBO_RETRY_SCALE,
-        limiter=limiter_for(realm_id),
-    )
 
 
 _SETTINGS_FIELDS = ["book_close_date", "book_close_checked_at", "multicurrency", "home_currency"]
