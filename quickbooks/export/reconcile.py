@@ -70,6 +70,9 @@ def _reconcile(
     if document.status not in APPROVED_STATUSES:
         # In Revision or back in approval: QuickBooks keeps what it holds (the last approved
         # revision sent) and the change goes out when it is approved again. A failure stays shown.
+        # A bill a lost answer left there is linked now: it can be paid in QuickBooks meanwhile,
+        # and those payments must come back while the revision waits.
+        _link_lost_create(connection, client, document, sync, entity, give_up=False)
         if sync.qbo_id:
             set_status(sync, SyncStatus.SENT)
         elif sync.status != SyncStatus.FAILED:
@@ -167,20 +170,28 @@ def _update(
     raise AssertionError("unreachable")
 
 
+def _link_lost_create(
+    connection: Connection, client: QboClient, document: Document, sync: DocumentSync, entity: str, *, give_up: bool
+) -> None:
+    """Link the bill (or PO) that a create whose answer was lost left in QuickBooks, if it did.
+    ``give_up``: when it is not there, stop looking (the document leaves QuickBooks for good);
+    otherwise the next create looks again and replays the same request id."""
+    if sync.qbo_id or not sync.create_uncertain:
+        return
+    sent = sync.create_attempt or {}
+    found = find_ours(client, entity, document, doc_number=sent.get("doc_number", ""), vendor=sent.get("vendor", ""))
+    if found is not None:
+        mark_linked(sync, connection, entity, found, revision=sent.get("revision"), payments_unchecked=True)
+    elif give_up:
+        sync.create_uncertain = False
+        sync.save(update_fields=["create_uncertain"])
+
+
 def _remove(
     connection: Connection, client: QboClient, item: OutboxItem, document: Document, sync: DocumentSync, entity: str
 ) -> DeliveryResult:
-    if not sync.qbo_id and sync.create_uncertain:
-        # A create whose answer was lost may have made it: find it, so it can be removed too.
-        sent = sync.create_attempt or {}
-        found = find_ours(
-            client, entity, document, doc_number=sent.get("doc_number", ""), vendor=sent.get("vendor", "")
-        )
-        if found is not None:
-            mark_linked(sync, connection, entity, found, revision=sent.get("revision"), payments_unchecked=True)
-        else:
-            sync.create_uncertain = False
-            sync.save(update_fields=["create_uncertain"])
+    # A create whose answer was lost may have made it: find it, so it can be removed too.
+    _link_lost_create(connection, client, document, sync, entity, give_up=True)
     if not sync.qbo_id or sync.deleted_in_qbo:
         set_status(sync, SyncStatus.SENT if sync.qbo_id else SyncStatus.NOT_SENT)
         return DeliveryResult.done("nothing to remove")

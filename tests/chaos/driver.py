@@ -19,11 +19,13 @@ from typing import Any, Protocol
 import httpx
 
 from procurement.inputs import DocumentData, LineData
-from procurement.models import Document, Status
-from procurement.services import document_create, document_transition, document_update
+from procurement.models import Document, ListKind, ListOption, Status
+from procurement.services import custom_field_create, document_create, document_transition, document_update
 from procurement.validation import document_data_from
 from procurement.workflow import APPROVED_STATUSES, DocumentAction
 from procuresync.errors import DomainError
+from quickbooks.connection import connection_of
+from quickbooks.services import connection_update_settings
 from tests.chaos import oracle
 from tests.chaos.oracle import Approved, Report, Tracked, money, our_bills
 
@@ -78,10 +80,14 @@ class ChaosDriver:
         self.tracked: dict[int, Tracked] = {}
         self.report = Report()
         self.codes = 0
+        self.location_field_id: int | None = None
+        self.locations: list[str] = []
 
     # ------------------------------------------------------------------ acting
 
     def run(self, steps: int) -> None:
+        if self.location_field_id is None:
+            self._set_up_location_field()
         for _ in range(steps):
             if self.rng.random() < self.fault_rate:
                 self._inject_fault()
@@ -123,6 +129,28 @@ class ChaosDriver:
         if done:
             self.report.actions[action.__name__.strip("_")] += 1
 
+    def _set_up_location_field(self) -> None:
+        """The document custom field that reaches QuickBooks: "Location", sent as the Department.
+        Changing it is a revision's business like the lines (the seed's "document custom field")."""
+        field = custom_field_create(actor=self.user, name="Location", choices_from=ListKind.LOCATION)
+        connection = connection_of(self.user.tenant_id)
+        connection_update_settings(
+            actor=self.user,
+            document_kind=connection.document_kind,
+            auto_send=connection.auto_send,
+            import_payments=connection.import_payments,
+            default_ap_account_id=connection.default_ap_account_id,
+            default_expense_account_id=connection.default_expense_account_id,
+            location_field_id=field.pk,
+        )
+        options = ListOption.objects.filter(company_id=self.user.tenant_id, kind=ListKind.LOCATION)
+        self.locations = ["", *sorted(options.exclude(external_id="").values_list("name", flat=True))]
+        self.location_field_id = field.pk
+
+    def _location(self) -> dict[int, str]:
+        assert self.location_field_id is not None
+        return {self.location_field_id: self.rng.choice(self.locations)}
+
     def _documents(self, *statuses: str) -> list[Document]:
         ids = list(self.tracked)
         return list(Document.objects.filter(pk__in=ids, status__in=statuses).order_by("pk"))
@@ -155,6 +183,7 @@ class ChaosDriver:
             due_date=None,
             lines=self._lines(),
             supplier_unique_code=self._code(),
+            custom_values=self._location(),
         )
         document = document_create(actor=self.user, kind="invoice", data=data)
         self.tracked[document.pk] = Tracked(document.pk)
@@ -201,11 +230,13 @@ class ChaosDriver:
         if document.status == Status.APPROVED:
             document = document_transition(actor=self.user, document=document, action=A.REVISE)
         data = document_data_from(document)
-        change = self.rng.choice(["lines", "date", "code", "lines"])
+        change = self.rng.choice(["lines", "date", "code", "lines", "location"])
         if change == "lines":
             data.lines = self._lines()
         elif change == "date":
             data.issue_date = self._date()
+        elif change == "location":
+            data.custom_values = self._location()
         else:
             data.supplier_unique_code = self._code()
         document_update(actor=self.user, document=document, data=data)

@@ -129,7 +129,9 @@ def check(qbo: QuickBooksApi, tracked_by_id: dict[int, Tracked], report: Report)
                 if link.get("TxnType") == "Bill":
                     applied[str(link["TxnId"])] += money(line.get("Amount"))
     vendors = dict(VendorLink.objects.values_list("supplier_id", "qbo_id"))
-    for document in Document.objects.filter(pk__in=list(tracked_by_id)).prefetch_related("lines"):
+    departments = {str(d["Id"]): str(d["Name"]) for d in qbo.query_all("Department")}
+    documents = Document.objects.filter(pk__in=list(tracked_by_id)).prefetch_related("lines", "custom_values__field")
+    for document in documents:
         tracked = tracked_by_id[document.pk]
         sync = DocumentSync.objects.filter(document=document).first()
         held = bills.get(document.number, [])
@@ -156,7 +158,8 @@ def check(qbo: QuickBooksApi, tracked_by_id: dict[int, Tracked], report: Report)
             if not held:
                 (report.failed_with_reason if reason else report.missing).append(f"{name}: not in QuickBooks {reason}")
             elif not tracked.edited_in_qbo:
-                _compare(report, name, document, held[0], vendors.get(document.supplier_id), reason)
+                department = departments.get(str(held[0].get("DepartmentRef", {}).get("value")), "")
+                _compare(report, name, document, held[0], vendors.get(document.supplier_id), department, reason)
         elif document.status in (Status.CANCELLED, Status.REJECTED) or tracked.approved is None:
             if held:
                 target = report.failed_with_reason if reason else report.should_not_be_there
@@ -188,7 +191,13 @@ def check(qbo: QuickBooksApi, tracked_by_id: dict[int, Tracked], report: Report)
 
 
 def _compare(
-    report: Report, name: str, document: Document, bill: dict[str, Any], vendor: str | None, reason: str
+    report: Report,
+    name: str,
+    document: Document,
+    bill: dict[str, Any],
+    vendor: str | None,
+    department: str,
+    reason: str,
 ) -> None:
     lines = sorted(money(ln.net_amount - ln.document_discount_share + ln.tax_amount) for ln in document.lines.all())
     held_lines = sorted(
@@ -205,6 +214,10 @@ def _compare(
         differences.append("vendor")
     if held_lines != lines:
         differences.append(f"lines {held_lines} ≠ {lines}")
+    # The document custom field sent as the Department (the chaos company's "Location" field).
+    location = next((v.value for v in document.custom_values.all() if v.field.name == "Location"), "")
+    if department.lower() != location.lower():
+        differences.append(f"location {department!r} ≠ {location!r}")
     if differences:
         target = report.failed_with_reason if reason else report.stale
         target.append(f"{name}: {', '.join(differences)} {reason}")

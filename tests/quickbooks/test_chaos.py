@@ -1,12 +1,13 @@
 """The oracle for the promise (issue 9): random interleavings, then QuickBooks must match.
 
 A seeded driver (tests/chaos/driver.py) interleaves users (create, submit, approve, reject,
-revise and edit, cancel, notes), QuickBooks users (payments full and partial, by cheque, card and
-supplier credit, voids, deletions, bills edited, closing dates set and cleared), injected faults
-(5xx, answers dropped after QuickBooks committed, timeouts, throttles in JSON and XML, expired
-tokens) and crashed workers (a claim held by a worker that died). Then the world settles, as at
-the end of a day, and the check reads QuickBooks through its own API. A failing seed prints
-every divergence; rerun it with ``-k "seed-N"``.
+revise and edit lines, date, number or the Location custom field, cancel, notes), QuickBooks
+users (payments full and partial, by cheque, card and supplier credit, voids, deletions, bills
+edited, closing dates set and cleared), injected faults (5xx, answers dropped after QuickBooks
+committed, timeouts, throttles in JSON and XML, expired tokens) and crashed workers (a claim held
+by a worker that died). Then the world settles, as at the end of a day, and the check reads
+QuickBooks through its own API. A failing seed prints every divergence; rerun it with
+``-k "seed-N"``.
 """
 
 from __future__ import annotations

@@ -113,3 +113,41 @@ def test_given_an_admin_reconnects_while_a_delivery_fails_on_the_old_sign_in_the
     settle()
 
     assert sync_of(invoice).status == SyncStatus.SENT
+
+
+@pytest.mark.in_process_worker
+def test_given_a_lost_create_answer_and_a_revision_before_the_retry_then_a_payment_made_in_quickbooks_comes_back(
+    qbo, creator, approver, supplier, worker, settings
+):
+    # Found by bench/chaos.py (seed 1, 1,000 documents): an In Revision invoice showed no payment
+    # while QuickBooks had paid its bill, because the bill a lost answer left there was never linked.
+    from payments.models import Payment, PaymentStatus
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.export import delivery
+    from quickbooks.inbound import catchup
+    from quickbooks.models import Connection, OutboxItem
+    from tests.conftest import invoice_data, line
+
+    settings.QBO_PAYMENTS_CATCHUP_MINUTES = 10_000  # the test runs the catch-up itself
+    worker.pause()
+    invoice = document_create(
+        actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", "80"), code="REVISED-1")
+    )
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    qbo.fault(kind="drop", count=3, match="/bill")  # QuickBooks makes the bill; the answer is lost
+    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
+    invoice.refresh_from_db()
+    document_transition(actor=creator, document=invoice, action=DocumentAction.REVISE)
+    (bill,) = qbo.query("SELECT * FROM Bill WHERE DocNumber = 'REVISED-1'")["Bill"]
+    qbo.control("POST", "/bill-payments", json={"bills": [{"bill_id": bill["Id"], "amount": "30"}]})
+
+    worker.resume()
+    settle()  # the retry finds that the document is In Revision
+    catchup.catch_up(Connection.objects.get(pk=qbo.connection.pk))
+    settle()
+
+    assert status_of(invoice) == Status.IN_REVISION
+    payments = Payment.objects.filter(invoice=invoice, status=PaymentStatus.ACTIVE)
+    assert [p.amount for p in payments] == [30]
