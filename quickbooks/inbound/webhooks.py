@@ -4,6 +4,11 @@ Intuit wants a 200 within 3 seconds and retries otherwise, so the request does o
 check ``intuit-signature`` (base64 HMAC-SHA256 of the raw body with the verifier token), insert the
 events (a repeated delivery inserts nothing), and queue one message. Both payload formats are
 accepted: the CloudEvents array and the legacy ``eventNotifications`` object (qbo-api.md §5).
+
+Whatever else arrives is refused in the API's error shape and stores nothing: 413 for a body over
+the size limit (before any signature work), 401 for a missing or wrong signature, 400 for a signed
+body that is not a JSON object or array. The Content-Type is not checked: the signed bytes are what
+counts, and Intuit labels them application/json or application/cloudevents+json.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from typing import Any
 
 import dramatiq
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from procuresync.api_errors import error_body
 from quickbooks.config import qbo_config
 from quickbooks.inbound.feed import refresh_bill_payments
 from quickbooks.inbound.models import EventState, WebhookEvent
@@ -34,6 +41,10 @@ from quickbooks.models import Connection, ConnectionStatus
 
 log = logging.getLogger(__name__)
 CLAIM_MAX = 500
+# Intuit's notifications carry only ids: the emulator's batches of 100 events are about 35 KB, so
+# 1 MiB is ample for a real delivery and keeps a forged one from making us read and hash megabytes.
+# settings.QBO_WEBHOOK_MAX_BYTES overrides it.
+MAX_BODY_BYTES = 1024 * 1024
 
 # CloudEvents ``type`` verbs (qbo.<entity>.<verb>.v1) → the legacy operation names.
 VERBS = {
@@ -65,12 +76,32 @@ class Event:
     payload: str
 
 
+def _text(value: Any, limit: int) -> str:
+    """A value as its column can hold it on any database: PostgreSQL refuses NUL characters, lone
+    surrogates (JSON allows both) and strings over the column's length, and a signed delivery we
+    cannot store would be retried by Intuit forever."""
+    text = str(value).replace("\x00", "").encode("utf-8", "replace").decode()
+    return text[:limit]
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of what should be a list of objects; anything else is skipped (and logged)."""
+    if not isinstance(value, list):
+        if value is not None:
+            log.warning("Webhook: skipped what is not a list of objects: %.200s", value)
+        return []
+    wanted = [item for item in value if isinstance(item, dict)]
+    if len(wanted) < len(value):
+        log.warning("Webhook: skipped %d part(s) that are not objects: %.200s", len(value) - len(wanted), value)
+    return wanted
+
+
 def parse(data: Any) -> list[Event]:
     """Events from either format; anything unrecognisable is skipped (and logged)."""
     events: list[Event] = []
     if isinstance(data, list):
-        for item in data:
-            if not isinstance(item, dict) or not item.get("id"):
+        for item in _dicts(data):
+            if not item.get("id"):
                 log.warning("Webhook: skipped a CloudEvent without an id: %.200s", item)
                 continue
             parts = str(item.get("type", "")).split(".")
@@ -78,63 +109,104 @@ def parse(data: Any) -> list[Event]:
             verb = parts[2] if len(parts) >= 3 else ""
             events.append(
                 Event(
-                    dedupe_key=f"ce:{item['id']}"[:255],
+                    dedupe_key=_text(f"ce:{item['id']}", 255),
                     format="cloudevents",
-                    realm_id=str(item.get("intuitaccountid", "")),
-                    entity=entity,
-                    entity_id=str(item.get("intuitentityid", "")),
-                    operation=VERBS.get(verb, verb.capitalize()),
-                    occurred_at=str(item.get("time", ""))[:40],
-                    payload=json.dumps(item),
+                    realm_id=_text(item.get("intuitaccountid", ""), 40),
+                    entity=_text(entity, 40),
+                    entity_id=_text(item.get("intuitentityid", ""), 40),
+                    operation=_text(VERBS.get(verb, verb.capitalize()), 20),
+                    occurred_at=_text(item.get("time", ""), 40),
+                    payload=json.dumps(item),  # ASCII: json.dumps escapes NULs and surrogates
                 )
             )
     elif isinstance(data, dict):
-        for notification in data.get("eventNotifications") or []:
-            realm = str(notification.get("realmId", ""))
-            for entity in (notification.get("dataChangeEvent") or {}).get("entities") or []:
-                key = ":".join(str(entity.get(k, "")) for k in ("name", "id", "operation", "lastUpdated"))
+        for notification in _dicts(data.get("eventNotifications")):
+            realm = _text(notification.get("realmId", ""), 40)
+            change = notification.get("dataChangeEvent")
+            for record in _dicts(change.get("entities") if isinstance(change, dict) else None):
+                key = ":".join(str(record.get(k, "")) for k in ("name", "id", "operation", "lastUpdated"))
                 events.append(
                     Event(
-                        dedupe_key=f"legacy:{realm}:{key}"[:255],
+                        dedupe_key=_text(f"legacy:{realm}:{key}", 255),
                         format="legacy",
                         realm_id=realm,
-                        entity=str(entity.get("name", "")),
-                        entity_id=str(entity.get("id", "")),
-                        operation=str(entity.get("operation", "")),
-                        occurred_at=str(entity.get("lastUpdated", ""))[:40],
-                        payload=json.dumps({"realmId": realm, **entity}),
+                        entity=_text(record.get("name", ""), 40),
+                        entity_id=_text(record.get("id", ""), 40),
+                        operation=_text(record.get("operation", ""), 20),
+                        occurred_at=_text(record.get("lastUpdated", ""), 40),
+                        payload=json.dumps({"realmId": realm, **record}),
                     )
                 )
     return events
 
 
-def receive(body: bytes, signature: str) -> int | None:
-    """Verify and store; returns how many events were stored, or None when the signature is wrong."""
-    if not signature_valid(body, signature, qbo_config().verifier_token):
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        log.warning("Webhook: signed body that is not JSON ignored")
-        return 0
-    events = parse(data)
+def store(events: list[Event]) -> None:
+    """Insert the events (those already there are left alone) and queue their processing."""
     if not events:
-        return 0
+        return
     rows = [WebhookEvent(**event.__dict__) for event in events]
     with transaction.atomic():
         WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    process_webhook_events.send([event.dedupe_key for event in events])
-    return len(events)
+    # The keys only say which events to take first; the worker drains whatever else is pending,
+    # so a delivery of thousands of events need not put thousands of keys in one query.
+    process_webhook_events.send([event.dedupe_key for event in events[:CLAIM_MAX]])
+
+
+def refuse(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def too_large(limit: int) -> JsonResponse:
+    return refuse(413, "too_large", f"Webhook bodies are limited to {limit:,} bytes.")
 
 
 @csrf_exempt
 @require_POST
 def webhook_endpoint(request: HttpRequest) -> HttpResponse:
     """POST /quickbooks/webhooks — Intuit's notifications (no session, no CSRF: the signature is the auth)."""
-    stored = receive(request.body, request.headers.get("intuit-signature", ""))
-    if stored is None:
+    limit = getattr(settings, "QBO_WEBHOOK_MAX_BYTES", MAX_BODY_BYTES)
+    # The declared length first, so an oversized body is neither read nor hashed.
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = -1
+    if declared < 0:
+        return refuse(400, "bad_request", "The Content-Length header is not a number of bytes.")
+    if declared > limit:
+        return too_large(limit)
+    try:
+        body = request.body
+    except RequestDataTooBig:  # over Django's own limit, should it be set below ours
+        return too_large(limit)
+    except OSError:  # the sender went away in the middle of the body
+        return refuse(400, "bad_request", "The request body could not be read.")
+    if len(body) > limit:  # the body read, in case a server let more through than was declared
+        return too_large(limit)
+
+    if not signature_valid(body, request.headers.get("intuit-signature", ""), qbo_config().verifier_token):
         log.warning("Webhook refused: missing or wrong intuit-signature")
-        return HttpResponse("invalid signature", status=401, content_type="text/plain")
+        return refuse(401, "invalid_signature", "The intuit-signature header is missing or does not match the body.")
+
+    # Signed, yet not a delivery we can read: refused rather than acknowledged, so that it shows as
+    # failed in Intuit's delivery log instead of vanishing here (the CDC catch-up still runs).
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        log.warning("Webhook: signed body that is not JSON refused")
+        return refuse(400, "invalid_json", "The body is not JSON, or is nested too deeply to read.")
+    if not isinstance(data, dict | list):
+        log.warning("Webhook: signed JSON that is neither an object nor an array refused: %.200s", data)
+        return refuse(400, "invalid_payload", "The body is neither an eventNotifications object nor an array.")
+    try:
+        events = parse(data)
+    except Exception:  # a shape parse() does not foresee: a retry would bring the same, so 400, not 500
+        log.exception("Webhook: signed body that could not be parsed refused")
+        return refuse(400, "invalid_payload", "The events in the body could not be read.")
+    try:
+        store(events)
+    except Exception:  # the database or the broker is down: 503 so that Intuit retries
+        log.exception("Webhook: %d signed event(s) not stored; Intuit will retry", len(events))
+        return refuse(503, "unavailable", "The events could not be stored; please retry.")
     return HttpResponse(status=200)
 
 
