@@ -20,7 +20,7 @@ class UserCreateForm(RolesForm):
     username = forms.CharField(max_length=150)
     first_name = forms.CharField(label="First name", required=False, max_length=150)
     last_name = forms.CharField(label="Last name", required=False, max_length=150)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, max_length=254)
     password = forms.CharField(widget=forms.PasswordInput, help_text="At least 8 characters.")
     roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
 

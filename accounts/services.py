@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import re
+
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Company, User
 from accounts.roles import Permission, Role, require, set_roles_fields
 from procuresync.errors import ValidationFailed
 
+_CURRENCY = re.compile(r"[A-Za-z]{3}")  # ISO 4217: three ASCII letters
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024  # long enough for any passphrase; refuses megabytes of "password"
+# Text a user row stores: (field, how a message names it, most characters the column takes).
+_USER_TEXT = (
+    ("first_name", "A first name", 150),
+    ("last_name", "A last name", 150),
+    ("email", "An email address", 254),
+)
+
+
+def _username_errors(username: str) -> list[str]:
+    """Django's own rule for usernames (the one the admin and createsuperuser apply)."""
+    if len(username) > 150:
+        return [f"A username has at most 150 characters (it has {len(username)})."]
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        return ["A username has only letters, digits and @/./+/-/_ characters (no spaces)."]
+    return []
+
 
 def company_create(*, name: str, home_currency: str = "USD") -> Company:
     if not name.strip():
         raise ValidationFailed("Enter the company's name.", field="name")
-    if len(home_currency) != 3 or not home_currency.isalpha():
+    if not _CURRENCY.fullmatch(home_currency):
         raise ValidationFailed("Enter a three-letter currency code.", field="home_currency")
     return Company.objects.create(name=name.strip(), home_currency=home_currency.upper())
 
@@ -35,10 +60,26 @@ def user_create(
             raise ValidationFailed("You can only add users to your own company.", field="company")
     if not username.strip():
         raise ValidationFailed("Enter a username.", field="username")
-    if User.objects.filter(username__iexact=username.strip()).exists():
-        raise ValidationFailed(f"The username {username!r} is taken.", field="username")
-    if len(password) < 8:
-        raise ValidationFailed("A password has at least 8 characters.", field="password")
+    errors: dict[str, list[str]] = {}
+    if problems := _username_errors(username.strip()):
+        errors["username"] = problems
+    elif User.objects.filter(username__iexact=username.strip()).exists():
+        errors["username"] = [f"The username {username!r} is taken."]
+    if len(password) < PASSWORD_MIN:
+        errors["password"] = [f"A password has at least {PASSWORD_MIN} characters."]
+    elif len(password) > PASSWORD_MAX:
+        errors["password"] = [f"A password has at most {PASSWORD_MAX} characters."]
+    elif "\x00" in password:
+        errors["password"] = ["A password cannot contain NUL characters."]
+    for field, what, max_length in _USER_TEXT:
+        value = {"first_name": first_name, "last_name": last_name, "email": email}[field]
+        if len(value) > max_length:
+            errors[field] = [f"{what} has at most {max_length} characters."]
+        elif "\x00" in value:
+            errors[field] = [f"{what} cannot contain NUL characters."]
+    if errors:
+        message = next(iter(errors.values()))[0] if len(errors) == 1 else "The user could not be added."
+        raise ValidationFailed(message, fields=errors)
     with transaction.atomic():
         user = User(company=company, username=username.strip(), first_name=first_name, last_name=last_name, email=email)
         set_roles_fields(user, roles)

@@ -74,7 +74,9 @@ def user_roles(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = RolesForm(request.POST)
     error = ""
     saved = False
-    if form.is_valid():
+    if not form.is_valid():
+        error = " ".join(str(e) for e in form.errors.get("roles", [])) or "The roles were not saved."
+    else:
         try:
             services.user_set_roles(actor=request.user, user=member, roles=form.role_set())
             saved = True
@@ -94,7 +96,11 @@ def user_roles(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @page(Permission.USERS_MANAGE)
 def user_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = _company_user(request.user, pk)
-    active = request.POST.get("active") == "1"
+    switch = request.POST.get("active")
+    if switch not in ("0", "1"):  # only the buttons' own values: anything else changes nothing
+        messages.error(request, f"Use the Deactivate or Reactivate button; {member.username} was not changed.")
+        return redirect("user-list")
+    active = switch == "1"
     try:
         services.user_set_active(actor=request.user, user=member, active=active)
     except DomainError as exc:

@@ -21,6 +21,7 @@ from payments.models import Method, Payment, PaymentStatus, Source
 from procurement import workflow
 from procurement.models import Document, DocumentKind, Status
 from procurement.services import document_set_payment_status
+from procurement.validation import DATE_RANGE_MESSAGE, date_in_range, text_errors
 from procuresync.errors import TransitionNotAllowed, ValidationFailed
 
 CENT = Decimal("0.01")
@@ -115,6 +116,10 @@ def payment_record(
         errors["amount"] = ["The amount must be greater than zero."]
     elif amount != amount.quantize(Decimal("0.01")):
         errors["amount"] = ["The amount takes at most 2 decimals."]
+    if not date_in_range(paid_on):
+        errors["paid_on"] = [DATE_RANGE_MESSAGE]
+    if problems := text_errors(reference, what="The reference", max_length=100):
+        errors["reference"] = problems
     if errors:
         raise ValidationFailed("The payment could not be recorded.", fields=errors)
     with transaction.atomic():
@@ -151,6 +156,9 @@ def payment_record(
 
 def payment_cancel(*, actor: User, payment: Payment, reason: str = "") -> Payment:
     require(actor, Permission.PAYMENT_CANCEL)
+    reason = reason.strip()
+    if problems := text_errors(reason, what="The reason", max_length=200, multiline=True):
+        raise ValidationFailed(problems[0], fields={"reason": problems})
     with transaction.atomic():
         invoice = Document.objects.select_for_update().get(pk=payment.invoice_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -159,7 +167,7 @@ def payment_cancel(*, actor: User, payment: Payment, reason: str = "") -> Paymen
         payment.status = PaymentStatus.CANCELLED
         payment.cancelled_by = actor
         payment.cancelled_at = timezone.now()
-        payment.cancel_reason = reason.strip()[:200]
+        payment.cancel_reason = reason
         payment.save(update_fields=["status", "cancelled_by", "cancelled_at", "cancel_reason"])
         invoice_refresh_payment_status(
             invoice=invoice, actor=actor, comment=f"Payment of {payment.amount} on {payment.paid_on} cancelled"

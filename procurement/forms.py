@@ -17,7 +17,7 @@ from accounts.models import User
 from procurement import selectors
 from procurement.inputs import DocumentData, LineData, SupplierData
 from procurement.models import DiscountType, Document, DocumentKind, ListKind, Status, Supplier
-from procurement.validation import document_data_from
+from procurement.validation import COMMENT_MAX, NOTES_MAX, document_data_from
 from procuresync.errors import DomainError
 from procuresync.web import FieldTarget, apply_errors
 
@@ -47,7 +47,7 @@ class DocumentForm(forms.Form):
     exchange_rate = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=18, decimal_places=8)
     discount_type = forms.ChoiceField(label="Document discount", choices=DISCOUNT_CHOICES, required=False)
     discount_value = forms.DecimalField(label="Discount value", required=False, max_digits=18, decimal_places=4)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(required=False, max_length=NOTES_MAX, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, user: User, kind: str, document: Document | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -251,19 +251,19 @@ class DocumentEditor:
 class NotesForm(forms.Form):
     """The one edit an approved (or pending, or paid) document accepts."""
 
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    notes = forms.CharField(required=False, max_length=NOTES_MAX, widget=forms.Textarea(attrs={"rows": 5}))
 
 
 class TransitionForm(forms.Form):
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class SupplierForm(forms.Form):
     name = forms.CharField(max_length=200)
     currency = forms.CharField(max_length=3, initial="USD")
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, max_length=254)
     tax_id = forms.CharField(label="Tax ID", required=False, max_length=50)
-    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    address = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
 
     @classmethod

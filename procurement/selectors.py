@@ -9,6 +9,8 @@ from accounts.roles import Permission, require
 from procurement.models import CustomField, Document, DocumentKind, ListOption, Supplier
 from procuresync.errors import NotFound
 
+SEARCH_MAX = 200  # characters of a search term that are looked for
+
 
 def suppliers_for(user: User) -> QuerySet[Supplier]:
     require(user, Permission.DOCUMENT_VIEW)
@@ -39,8 +41,10 @@ def document_list(
         qs = qs.filter(status=status)
     if supplier_id:
         qs = qs.filter(supplier_id=supplier_id)
-    if search:
-        term = search.strip()
+    # Stored text holds no NUL (and PostgreSQL refuses one in a query), and SQLite refuses a LIKE
+    # pattern over 50,000 bytes: a longer term is cut, which can only find more, never less.
+    term = search.replace("\x00", "").strip()[:SEARCH_MAX]
+    if term:
         qs = qs.filter(
             Q(number__icontains=term)
             | Q(supplier__name__icontains=term)

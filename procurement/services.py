@@ -7,6 +7,7 @@ and writes inside one transaction together with its event row, so a refusal chan
 from __future__ import annotations
 
 import mimetypes
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,25 +35,45 @@ from procurement.models import (
     Status,
     Supplier,
 )
-from procurement.validation import document_differences, validate_document
+from procurement.validation import (
+    COMMENT_MAX,
+    NOTES_MAX,
+    document_differences,
+    has_control_characters,
+    text_errors,
+    validate_document,
+)
 from procuresync.errors import TransitionNotAllowed, ValidationFailed
 
 # ---------------------------------------------------------------- suppliers
+
+_CURRENCY = re.compile(r"[A-Za-z]{3}")  # ISO 4217: three ASCII letters
+# Supplier text fields: (field, how a message names it, most characters the column takes).
+_SUPPLIER_TEXT = (
+    ("name", "The name", 200),
+    ("email", "The email address", 254),
+    ("tax_id", "The tax ID", 50),
+    ("address", "The address", 1000),
+)
 
 
 def _check_supplier(*, actor: User, data: SupplierData, exclude_id: int | None = None) -> None:
     errors: dict[str, list[str]] = {}
     name = data.name.strip()
+    for field, what, max_length in _SUPPLIER_TEXT:
+        value = getattr(data, field)
+        if problems := text_errors(value, what=what, max_length=max_length, multiline=field == "address"):
+            errors[field] = problems
     if not name:
         errors["name"] = ["Enter the supplier's name."]
-    else:
+    elif "name" not in errors:
         clash = Supplier.objects.filter(company_id=actor.tenant_id).annotate(lname=Lower("name"))
         clash = clash.filter(lname=name.lower())
         if exclude_id is not None:
             clash = clash.exclude(pk=exclude_id)
         if clash.exists():
             errors["name"] = [f"A supplier named {name!r} already exists."]
-    if len(data.currency) != 3 or not data.currency.isalpha():
+    if not _CURRENCY.fullmatch(data.currency):
         errors["currency"] = ["Enter a three-letter currency code such as USD or EUR."]
     if errors:
         raise ValidationFailed("The supplier could not be saved.", fields=errors)
@@ -102,10 +123,20 @@ def list_option_create(*, actor: User, kind: str, name: str) -> ListOption:
     require(actor, Permission.SUPPLIER_MANAGE)
     if kind not in ListKind.values:
         raise ValidationFailed(f"Unknown list {kind!r}.", field="kind")
-    option, _ = ListOption.objects.get_or_create(
-        company_id=actor.tenant_id, kind=kind, name=name.strip(), defaults={"is_active": True}
-    )
-    return option
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Enter the name of the option.", field="name")
+    if problems := text_errors(name, what="The name", max_length=200):
+        raise ValidationFailed(problems[0], fields={"name": problems})
+    # Names are unique whatever their case (the database's constraint): "marketing" is "Marketing".
+    existing = ListOption.objects.filter(company_id=actor.tenant_id, kind=kind, name__iexact=name).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return ListOption.objects.create(company_id=actor.tenant_id, kind=kind, name=name, is_active=True)
+    except IntegrityError:  # a concurrent create of the same name won the race
+        return ListOption.objects.get(company_id=actor.tenant_id, kind=kind, name__iexact=name)
 
 
 def custom_field_create(
@@ -114,6 +145,8 @@ def custom_field_create(
     require(actor, Permission.USERS_MANAGE)
     if not name.strip():
         raise ValidationFailed("Enter the field's name.", field="name")
+    if problems := text_errors(name.strip(), what="The name", max_length=100):
+        raise ValidationFailed(problems[0], fields={"name": problems})
     if choices_from and choices_from not in ListKind.values:
         raise ValidationFailed(f"Unknown list {choices_from!r}.", field="choices_from")
     if CustomField.objects.filter(company_id=actor.tenant_id, name__iexact=name.strip()).exists():
@@ -156,6 +189,10 @@ MAX_PREFIX = QBO_DOC_NUMBER_MAX - NUMBER_DIGITS
 
 def numbering_set_prefix(*, actor: User, kind: str, prefix: str) -> None:
     require(actor, Permission.USERS_MANAGE)
+    if kind not in DocumentKind.values:
+        raise ValidationFailed(f"Unknown document kind {kind!r}.", field="kind")
+    if has_control_characters(prefix):
+        raise ValidationFailed("A prefix cannot contain control characters such as NUL or line breaks.", field="prefix")
     if len(prefix) > MAX_PREFIX:
         raise ValidationFailed(
             f"A prefix has at most {MAX_PREFIX} characters, so that the number (prefix and up to "
@@ -321,6 +358,8 @@ def document_update(*, actor: User, document: Document, data: DocumentData, comm
                     f"to change {', '.join(financial)}, revise it first.",
                     fields={name: ["Revise the document to change this."] for name in financial},
                 )
+            if problems := text_errors(data.notes, what="Notes", max_length=NOTES_MAX, multiline=True):
+                raise ValidationFailed(problems[0], fields={"notes": problems})
             document.notes = data.notes
             document.save(update_fields=["notes", "updated_at"])
             kind = EventKind.EDITED if status == Status.PENDING else EventKind.EDIT_WITHOUT_REVISION
@@ -347,6 +386,8 @@ def document_transition(
             raise ValidationFailed("Add at least one line before submitting.", field="lines")
         if action == workflow.DocumentAction.REJECT and not comment.strip():
             raise ValidationFailed("Say why the document is rejected.", field="comment")
+        if problems := text_errors(comment, what="The comment", max_length=COMMENT_MAX, multiline=True):
+            raise ValidationFailed(problems[0], fields={"comment": problems})
         hooks.guard(document, action, actor)  # e.g. payments: no cancelling while payments are active
         if action == workflow.DocumentAction.REVISE:
             document.revision += 1

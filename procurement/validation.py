@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import unicodedata
 from decimal import Decimal
 
 from accounts.models import User
@@ -11,6 +13,14 @@ from procurement.models import CustomField, Document, DocumentKind, ListKind, Li
 from procuresync.errors import ValidationFailed
 
 _MAX_AMOUNT = Decimal("9999999999999")  # fits Decimal(18, 4) and QuickBooks' amount limits
+_MAX_AMOUNT_TEXT = f"{_MAX_AMOUNT:,}"
+# Dates a document or payment may carry: Python and the databases take years 1 to 9999, but a date
+# outside this window is a typo (or an attack) and QuickBooks would refuse or misfile it.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+DATE_RANGE_MESSAGE = f"Enter a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+NOTES_MAX = 4000  # a document's notes
+COMMENT_MAX = 2000  # the comment of a workflow step (e.g. why it was rejected)
 _LIST_FIELDS = (
     ("account_id", ListKind.ACCOUNT),
     ("class_id", ListKind.CLASS),
@@ -18,6 +28,27 @@ _LIST_FIELDS = (
     ("item_id", ListKind.ITEM),
     ("tax_code_id", ListKind.TAX_CODE),
 )
+
+
+def date_in_range(value: dt.date) -> bool:
+    return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    """NUL (which PostgreSQL refuses in text) and the other control characters; ``multiline`` text
+    may hold line breaks and tabs."""
+    allowed = "\n\r\t" if multiline else ""
+    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
+
+
+def text_errors(value: str, *, what: str, max_length: int, multiline: bool = False) -> list[str]:
+    """The messages for a piece of text a service stores: too long, or holding control characters."""
+    errors = []
+    if len(value) > max_length:
+        errors.append(f"{what} has at most {max_length} characters (it has {len(value)}).")
+    if has_control_characters(value, multiline=multiline):
+        errors.append(f"{what} cannot contain control characters such as NUL.")
+    return errors
 
 
 def _check_decimal_places(value: Decimal, places: int) -> bool:
@@ -36,12 +67,19 @@ def _line_errors(index: int, line: LineData, option_ids: dict[str, set[int]]) ->
         add("description", "Describe what is bought on this line.")
     if line.quantity <= 0:
         add("quantity", "Quantity must be greater than zero.")
-    elif not _check_decimal_places(line.quantity, 4) or line.quantity > _MAX_AMOUNT:
+    elif line.quantity > _MAX_AMOUNT:
+        add("quantity", f"Quantity is at most {_MAX_AMOUNT_TEXT}.")
+    elif not _check_decimal_places(line.quantity, 4):
         add("quantity", "Quantity takes at most 4 decimals.")
     if line.unit_price < 0:
         add("unit_price", "Unit price cannot be negative.")
-    elif not _check_decimal_places(line.unit_price, 4) or line.unit_price > _MAX_AMOUNT:
+    elif line.unit_price > _MAX_AMOUNT:
+        add("unit_price", f"Unit price is at most {_MAX_AMOUNT_TEXT}.")
+    elif not _check_decimal_places(line.unit_price, 4):
         add("unit_price", "Unit price takes at most 4 decimals.")
+    elif not errors and line.quantity * line.unit_price > _MAX_AMOUNT:
+        # Each may be within bounds while the product overflows the amount columns.
+        add("unit_price", f"The line's amount (quantity × unit price) is at most {_MAX_AMOUNT_TEXT}.")
     if line.tax_rate < 0 or line.tax_rate > 100:
         add("tax_rate", "Tax rate is a percentage between 0 and 100.")
     if line.discount_type not in ("", "percent", "amount"):
@@ -94,8 +132,12 @@ def validate_document(
     elif currency == company.home_currency and exchange_rate != 1:
         errors["exchange_rate"] = [f"{currency} is your home currency; its exchange rate is 1."]
 
+    if not date_in_range(data.issue_date):
+        errors["issue_date"] = [DATE_RANGE_MESSAGE]
     if kind == DocumentKind.INVOICE:
-        if data.due_date and data.due_date < data.issue_date:
+        if data.due_date and not date_in_range(data.due_date):
+            errors["due_date"] = [DATE_RANGE_MESSAGE]
+        elif data.due_date and data.due_date < data.issue_date:
             errors["due_date"] = ["The due date cannot be before the issue date."]
         code = data.supplier_unique_code.strip()
         if not code:
@@ -151,6 +193,15 @@ def validate_document(
             money.discount_amount(subtotal, data.discount_type, data.discount_value)
         except money.DiscountTooLarge as exc:
             errors["discount_value"] = [str(exc)]
+    if data.lines and not any(key.startswith("lines") or key.startswith("discount") for key in errors):
+        lines = [
+            money.LineInput(line.quantity, line.unit_price, line.discount_type, line.discount_value, line.tax_rate)
+            for line in data.lines
+        ]
+        if money.document_totals(lines, data.discount_type, data.discount_value).total > _MAX_AMOUNT:
+            errors["lines"] = [f"The document's total is at most {_MAX_AMOUNT_TEXT}; split it into several."]
+    if notes_errors := text_errors(data.notes, what="Notes", max_length=NOTES_MAX, multiline=True):
+        errors["notes"] = notes_errors
 
     fields = {f.pk: f for f in CustomField.objects.filter(company_id=company.pk)}
     for field_id, value in data.custom_values.items():
@@ -159,6 +210,8 @@ def validate_document(
             errors[f"custom_fields.{field_id}"] = ["Unknown custom field."]
         elif len(value) > 200:
             errors[f"custom_fields.{field_id}"] = [f"{field.name} holds at most 200 characters."]
+        elif has_control_characters(value):
+            errors[f"custom_fields.{field_id}"] = [f"{field.name} cannot contain control characters such as NUL."]
         elif field.choices_from and value.strip() and value.strip().lower() not in option_names[field.choices_from]:
             errors[f"custom_fields.{field_id}"] = [f"Choose a {field.name} from the list."]
 

@@ -213,10 +213,15 @@ def document_action(request: AuthenticatedHttpRequest, kind: str, pk: int, actio
     info = KINDS[DocumentKind(kind)]
     document = selectors.document_get(user=request.user, document_id=pk, kind=kind)
     form = TransitionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    if not form.is_valid():
+        # A comment that cannot be kept (too long, a NUL): say so rather than act without it.
+        messages.error(request, " ".join(f"Comment: {e}" for e in form.errors.get("comment", [])))
+        return redirect(reverse(info.name("detail"), args=[document.pk]))
     try:
         step = workflow.DocumentAction(action)
-        services.document_transition(actor=request.user, document=document, action=step, comment=comment)
+        services.document_transition(
+            actor=request.user, document=document, action=step, comment=form.cleaned_data["comment"]
+        )
     except ValueError:
         messages.error(request, f"Unknown action {action!r}.")
     except DomainError as exc:

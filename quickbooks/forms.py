@@ -87,13 +87,26 @@ class SettingsForm(forms.Form):
         apply_errors(exc, lambda name: (self, name if name in self.fields else None), fallback=self)
 
 
+_NO_SUPPLIER = "Choose one of your suppliers."
+
+
 class VendorMapForm(forms.Form):
     """Link one supplier to a QuickBooks vendor the admin names by its id."""
 
-    supplier = forms.IntegerField(widget=forms.HiddenInput)
+    # The row's own supplier (a hidden field): anything that cannot be a supplier id is refused
+    # here, before a query or a call to QuickBooks.
+    supplier = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**63 - 1,
+        error_messages={key: _NO_SUPPLIER for key in ("required", "invalid", "min_value", "max_value")},
+    )
     vendor_id = forms.RegexField(
         label="QuickBooks vendor id",
         regex=r"^\d{1,20}$",
         max_length=20,
-        error_messages={"invalid": "A QuickBooks vendor id is a number, e.g. 58."},
+        error_messages={
+            "invalid": "A QuickBooks vendor id is a number, e.g. 58.",
+            "required": "Enter the QuickBooks vendor id, e.g. 58.",
+        },
     )

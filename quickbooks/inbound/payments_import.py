@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Permission, require
+from procurement.validation import DATE_RANGE_MESSAGE, date_in_range
 from procuresync.errors import NotFound, ValidationFailed
 from quickbooks.client import MAX_RESULTS
 from quickbooks.connection import client_for
@@ -56,8 +57,14 @@ def validate_range(date_from: dt.date | None, date_to: dt.date | None, *, today:
     errors: dict[str, list[str]] = {}
     if date_from is None:
         errors["date_from"] = ["Enter the first day as a date, e.g. 2026-11-01."]
+    elif not date_in_range(date_from):
+        errors["date_from"] = [DATE_RANGE_MESSAGE]
+        date_from = None
     if date_to is None:
         errors["date_to"] = ["Enter the last day as a date, e.g. 2026-11-30."]
+    elif not date_in_range(date_to):
+        errors["date_to"] = [DATE_RANGE_MESSAGE]
+        date_to = None
     if date_from and date_to:
         if date_from > date_to:
             errors["date_to"] = ["The last day is before the first day."]
