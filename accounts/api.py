@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
@@ -14,10 +14,13 @@ from rest_framework.views import APIView
 
 from accounts.models import Company, User
 from accounts.roles import roles_of
+from procuresync.api import OptionalEmailField, parsed
 from procuresync.api_errors import ErrorOut
 
 
 class UserOut(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name", "email"]
@@ -55,6 +58,14 @@ class MeView(APIView):
         return Response(MeOut({"user": user, "company": user.company, "roles": roles}).data)
 
 
+class WrongCredentials(exceptions.APIException):
+    """A well-formed request whose username and password do not match an active user: 401."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Unable to log in with the username and password given."
+    default_code = "invalid_credentials"
+
+
 class TokenView(APIView):
     """Exchange a username and password for the user's API token (created on first use)."""
 
@@ -64,9 +75,13 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth-token"
 
-    @extend_schema(request=TokenIn, responses={200: TokenOut, 400: ErrorOut, 429: ErrorOut}, auth=[])
+    @extend_schema(request=TokenIn, responses={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}, auth=[])
     def post(self, request: Request) -> Response:
+        parsed(TokenIn, request.data)  # the JSON types first, as everywhere
         credentials = AuthTokenSerializer(data=request.data, context={"request": request})
-        credentials.is_valid(raise_exception=True)
+        if not credentials.is_valid():
+            if "authorization" in str(credentials.errors.get("non_field_errors", [""])[0].code):
+                raise WrongCredentials()
+            raise exceptions.ValidationError(credentials.errors)
         token, _ = Token.objects.get_or_create(user=credentials.validated_data["user"])
         return Response(TokenOut({"token": token.key}).data)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from payments.models import Method, Payment, PaymentStatus
+from procuresync.api import unsigned_decimal
 
 
 class PaymentIn(serializers.Serializer):
     invoice = serializers.IntegerField(help_text="An approved (or partly paid) invoice of your company.")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Greater than zero.")
+    amount = unsigned_decimal(2, help_text="Greater than zero.")
     paid_on = serializers.DateField()
     method = serializers.ChoiceField(Method.choices)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -23,6 +23,8 @@ from procurement.models import (
     Status,
     Supplier,
 )
+from procuresync.api import OptionalEmailField, unsigned_decimal
+from procuresync.errors import ValidationFailed
 
 
 def _decimal(places: int, digits: int = 18, **kwargs: Any) -> serializers.DecimalField:
@@ -45,7 +47,7 @@ def merged_input(current: dict[str, Any], body: Any) -> dict[str, Any]:
 class SupplierIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     currency = serializers.CharField(max_length=3, help_text="ISO code, e.g. USD.")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = OptionalEmailField(required=False, allow_blank=True, default="")
     address = serializers.CharField(required=False, allow_blank=True, default="")
     tax_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     is_active = serializers.BooleanField(required=False, default=True)
@@ -55,6 +57,8 @@ class SupplierIn(serializers.Serializer):
 
 
 class SupplierOut(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = Supplier
         fields = ["id", "name", "currency", "email", "address", "tax_id", "is_active", "created_at"]
@@ -62,7 +66,7 @@ class SupplierOut(serializers.ModelSerializer):
 
 
 class SupplierFilterIn(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, default="")
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
@@ -70,12 +74,12 @@ class SupplierFilterIn(serializers.Serializer):
 
 
 class LineIn(serializers.Serializer):
-    description = serializers.CharField(max_length=500, allow_blank=True)
-    quantity = _decimal(4, help_text="Greater than zero, up to 4 decimals.")
-    unit_price = _decimal(4, help_text="Zero or more, up to 4 decimals.")
+    description = serializers.CharField(max_length=500, help_text="What is bought on this line.")
+    quantity = unsigned_decimal(4, help_text="Greater than zero, up to 4 decimals.")
+    unit_price = unsigned_decimal(4, help_text="Zero or more, up to 4 decimals.")
     discount_type = serializers.ChoiceField(DiscountType.choices, required=False, allow_blank=True, default="")
-    discount_value = _decimal(4, required=False, default=Decimal("0"))
-    tax_rate = _decimal(4, 7, required=False, default=Decimal("0"), help_text="Percent, 0 to 100.")
+    discount_value = unsigned_decimal(4, required=False, default=Decimal("0"))
+    tax_rate = unsigned_decimal(4, 7, required=False, default=Decimal("0"), help_text="Percent, 0 to 100.")
     account = serializers.IntegerField(required=False, allow_null=True, default=None)
     customer_project = serializers.IntegerField(required=False, allow_null=True, default=None)
     item = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Product/service id.")
@@ -113,10 +117,10 @@ class DocumentIn(serializers.Serializer):
     currency = serializers.CharField(
         max_length=3, required=False, allow_blank=True, default="", help_text="Empty: the supplier's currency."
     )
-    exchange_rate = _decimal(8, required=False, allow_null=True, default=None, help_text="Empty: 1.")
+    exchange_rate = unsigned_decimal(8, required=False, allow_null=True, default=None, help_text="null: 1.")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     discount_type = serializers.ChoiceField(DiscountType.choices, required=False, allow_blank=True, default="")
-    discount_value = _decimal(4, required=False, default=Decimal("0"))
+    discount_value = unsigned_decimal(4, required=False, default=Decimal("0"))
     supplier_unique_code = serializers.CharField(
         max_length=100, required=False, allow_blank=True, default="", help_text="Invoices only: the supplier's number."
     )
@@ -130,10 +134,15 @@ class DocumentIn(serializers.Serializer):
     )
 
     def validate_custom_fields(self, value: dict[str, str]) -> dict[int, str]:
-        try:
-            return {int(key): text for key, text in value.items()}
-        except ValueError:
-            raise serializers.ValidationError("Keys are custom field ids.") from None
+        # OpenAPI 3.0 cannot say that keys are ids, so a key that is not one is what an id that
+        # is not yours is: an unknown custom field (422, like the services say for those).
+        unknown = [key for key in value if not key.isdigit()]
+        if unknown:
+            raise ValidationFailed(
+                "Please correct the fields named below; nothing was saved.",
+                fields={f"custom_fields.{key}": ["Unknown custom field."] for key in unknown},
+            )
+        return {int(key): text for key, text in value.items()}
 
     def to_data(self) -> DocumentData:
         values = self.validated_data
@@ -169,7 +178,7 @@ class DocumentPatchIn(DocumentUpdateIn):
 
 class DocumentFilterIn(serializers.Serializer):
     status = serializers.ChoiceField(Status.choices, required=False, allow_blank=True, default="")
-    search = serializers.CharField(required=False, allow_blank=True, default="")
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     supplier = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
@@ -215,6 +224,9 @@ class LineOut(serializers.ModelSerializer):
 
 class EventOut(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
+    # "" where the event changed no status: the creation (no status before) and edits.
+    from_status = serializers.ChoiceField(Status.choices, allow_blank=True, read_only=True)
+    to_status = serializers.ChoiceField(Status.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = DocumentEvent

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of every business-rule refusal. ``code`` is stable for API clients."""
+    """Base of every business-rule refusal. ``code`` is stable for API clients.
+
+    The API answers 422 for a request that is well formed (it matches the schema: the serializers
+    check that, and answer 400 when it does not) but breaks a business rule: a supplier that is not
+    yours, a discount over the subtotal, a duplicate name. 409 is for the document's state.
+    """
 
     code = "invalid"
-    http_status = 400
+    http_status = 422
 
     def __init__(self, message: str, *, field: str | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(message)

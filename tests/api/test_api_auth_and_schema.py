@@ -30,10 +30,10 @@ def test_given_a_username_and_password_when_a_token_is_requested_then_it_authent
     assert created.status_code == 201
 
 
-def test_given_a_wrong_password_when_a_token_is_requested_then_400_in_the_error_shape(creator: User) -> None:
+def test_given_a_wrong_password_when_a_token_is_requested_then_401_in_the_error_shape(creator: User) -> None:
     response = APIClient().post("/api/v1/auth/token", {"username": "creator", "password": "nope"}, format="json")
 
-    assert_error(response, 400, "non_field_errors", code="validation_failed")
+    assert_error(response, 401, code="invalid_credentials")
     assert "token" not in response.json()
 
 
@@ -105,5 +105,5 @@ def test_given_many_password_guesses_then_the_token_endpoint_slows_them_down(cre
         for _ in range(11)
     ]
 
-    assert [r.status_code for r in answers[:10]] == [400] * 10
+    assert [r.status_code for r in answers[:10]] == [401] * 10
     assert_error(answers[10], 429, code="throttled")

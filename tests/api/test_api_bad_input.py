@@ -1,4 +1,8 @@
-"""Bad input through the API: a clear 4xx in the one error shape, the field named, nothing changed."""
+"""Bad input through the API: a clear 4xx in the one error shape, the field named, nothing changed.
+
+400: the request does not match the schema (types, formats, lengths); 422: it does, but breaks a
+business rule (a supplier that is not yours, a discount over the subtotal, a duplicate code).
+"""
 
 from __future__ import annotations
 
@@ -22,23 +26,24 @@ def one_line(**fields: Any) -> list[dict[str, Any]]:
 Suppliers = dict[str, Any]  # named suppliers and list option ids
 INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]] = {
     "negative quantity": (lambda s: {"lines": one_line(quantity="-1")}, 400, "lines.0.quantity"),
-    "zero quantity": (lambda s: {"lines": one_line(quantity=0)}, 400, "lines.0.quantity"),
+    "zero quantity": (lambda s: {"lines": one_line(quantity="0")}, 422, "lines.0.quantity"),
+    "quantity sent as a JSON number": (lambda s: {"lines": one_line(quantity=2)}, 400, "lines.0.quantity"),
     "quantity with 5 decimals": (lambda s: {"lines": one_line(quantity="1.00001")}, 400, "lines.0.quantity"),
     "quantity that is not a number": (lambda s: {"lines": one_line(quantity="ten")}, 400, "lines.0.quantity"),
     "negative price": (lambda s: {"lines": one_line(unit_price="-0.01")}, 400, "lines.0.unit_price"),
     "discount larger than the line": (
         lambda s: {"lines": one_line(discount_type="amount", discount_value="50.01")},
-        400,
+        422,
         "lines.0.discount_value",
     ),
     "percent discount over 100": (
         lambda s: {"lines": one_line(discount_type="percent", discount_value="101")},
-        400,
+        422,
         "lines.0.discount_value",
     ),
     "document discount larger than the subtotal": (
         lambda s: {"discount_type": "amount", "discount_value": "50.01"},
-        400,
+        422,
         "discount_value",
     ),
     "second line wrong": (
@@ -46,23 +51,23 @@ INVOICE_CASES: dict[str, tuple[Callable[[Suppliers], dict[str, Any]], int, str]]
         400,
         "lines.1.description",
     ),
-    "no lines": (lambda s: {"lines": []}, 400, "lines"),
-    "unknown supplier": (lambda s: {"supplier": 999999}, 400, "supplier"),
-    "another company's supplier": (lambda s: {"supplier": s["foreign"].pk}, 400, "supplier"),
-    "inactive supplier": (lambda s: {"supplier": s["inactive"].pk}, 400, "supplier"),
-    "currency mismatch": (lambda s: {"currency": "EUR"}, 400, "currency"),
-    "duplicate supplier unique code": (lambda s: {"supplier_unique_code": "sup-1001"}, 400, "supplier_unique_code"),
-    "missing supplier unique code": (lambda s: {"supplier_unique_code": ""}, 400, "supplier_unique_code"),
+    "no lines": (lambda s: {"lines": []}, 422, "lines"),
+    "unknown supplier": (lambda s: {"supplier": 999999}, 422, "supplier"),
+    "another company's supplier": (lambda s: {"supplier": s["foreign"].pk}, 422, "supplier"),
+    "inactive supplier": (lambda s: {"supplier": s["inactive"].pk}, 422, "supplier"),
+    "currency mismatch": (lambda s: {"currency": "EUR"}, 422, "currency"),
+    "duplicate supplier unique code": (lambda s: {"supplier_unique_code": "sup-1001"}, 422, "supplier_unique_code"),
+    "missing supplier unique code": (lambda s: {"supplier_unique_code": ""}, 422, "supplier_unique_code"),
     "issue date that does not parse": (lambda s: {"issue_date": "31/12/2026"}, 400, "issue_date"),
     "due date that does not exist": (lambda s: {"due_date": "2026-02-30"}, 400, "due_date"),
-    "due date before issue date": (lambda s: {"due_date": "2026-11-01"}, 400, "due_date"),
-    "unknown custom field": (lambda s: {"custom_fields": {"424242": "x"}}, 400, "custom_fields.424242"),
+    "due date before issue date": (lambda s: {"due_date": "2026-11-01"}, 422, "due_date"),
+    "unknown custom field": (lambda s: {"custom_fields": {"424242": "x"}}, 422, "custom_fields.424242"),
     "unknown discount type": (lambda s: {"lines": one_line(discount_type="gift")}, 400, "lines.0.discount_type"),
-    "unknown account": (lambda s: {"lines": one_line(account=999999)}, 400, "lines.0.account"),
-    "another company's item": (lambda s: {"lines": one_line(item=s["foreign_item"])}, 400, "lines.0.item"),
+    "unknown account": (lambda s: {"lines": one_line(account=999999)}, 422, "lines.0.account"),
+    "another company's item": (lambda s: {"lines": one_line(item=s["foreign_item"])}, 422, "lines.0.item"),
     "another company's tax code": (
         lambda s: {"lines": one_line(tax_code=s["foreign_tax_code"])},
-        400,
+        422,
         "lines.0.tax_code",
     ),
 }
@@ -110,7 +115,7 @@ def test_given_a_draft_invoice_when_patched_with_bad_input_then_4xx_and_it_is_un
     assert_error(response, status, field)
 
 
-def test_given_a_second_invoice_when_put_with_the_first_ones_code_then_400_and_unchanged(
+def test_given_a_second_invoice_when_put_with_the_first_ones_code_then_422_and_unchanged(
     as_user: Any, creator: User, supplier: Supplier, draft_invoice: Document, unchanged: Any
 ) -> None:
     second = as_user(creator).post("/api/v1/invoices/", invoice_body(supplier), format="json").json()
@@ -120,7 +125,7 @@ def test_given_a_second_invoice_when_put_with_the_first_ones_code_then_400_and_u
             f"/api/v1/invoices/{second['id']}/", invoice_body(supplier, supplier_unique_code="SUP-1001"), format="json"
         )
 
-    assert_error(response, 400, "supplier_unique_code")
+    assert_error(response, 422, "supplier_unique_code")
 
 
 def test_given_a_po_when_created_with_a_negative_price_then_400_names_the_line(
@@ -157,7 +162,7 @@ def test_given_a_draft_invoice_when_an_action_its_status_forbids_is_posted_then_
     assert_error(response, 409, "status", code="transition_not_allowed")
 
 
-def test_given_a_pending_invoice_when_rejected_without_a_reason_then_400_names_the_comment(
+def test_given_a_pending_invoice_when_rejected_without_a_reason_then_422_names_the_comment(
     as_user: Any, creator: User, approver: User, draft_invoice: Document, unchanged: Any
 ) -> None:
     as_user(creator).post(f"/api/v1/invoices/{draft_invoice.pk}/submit", {}, format="json")
@@ -167,14 +172,15 @@ def test_given_a_pending_invoice_when_rejected_without_a_reason_then_400_names_t
             f"/api/v1/invoices/{draft_invoice.pk}/reject", {"comment": " "}, format="json"
         )
 
-    assert_error(response, 400, "comment")
+    assert_error(response, 422, "comment")
 
 
 PAYMENT_CASES: dict[str, tuple[dict[str, Any], int, str]] = {
-    "zero amount": ({"amount": "0"}, 400, "amount"),
-    "negative amount": ({"amount": -5}, 400, "amount"),
+    "zero amount": ({"amount": "0"}, 422, "amount"),
+    "negative amount": ({"amount": "-5"}, 400, "amount"),
+    "amount sent as a JSON number": ({"amount": 5}, 400, "amount"),
     "amount with 3 decimals": ({"amount": "1.005"}, 400, "amount"),
-    "over-payment": ({"amount": "50.01"}, 400, "amount"),
+    "over-payment": ({"amount": "50.01"}, 422, "amount"),
     "unknown method": ({"method": "barter"}, 400, "method"),
     "paid_on that does not parse": ({"paid_on": "yesterday"}, 400, "paid_on"),
     "missing invoice": ({"invoice": None}, 400, "invoice"),
@@ -219,24 +225,25 @@ def test_given_a_cancelled_payment_when_cancelled_again_then_409(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "status", "field"),
     [
-        ({"name": "paper co", "currency": "USD"}, "name"),
-        ({"name": "Ink Ltd", "currency": "EURO"}, "currency"),
-        ({"name": "Ink Ltd", "currency": "USD", "email": "not-an-email"}, "email"),
-        ({"currency": "USD"}, "name"),
+        ({"name": "paper co", "currency": "USD"}, 422, "name"),
+        ({"name": "Ink Ltd", "currency": "EURO"}, 400, "currency"),
+        ({"name": "Ink Ltd", "currency": "USD", "email": "not-an-email"}, 400, "email"),
+        ({"currency": "USD"}, 400, "name"),
+        ({"name": "Ink Ltd", "currency": "USD", "is_active": 0}, 400, "is_active"),
     ],
 )
-def test_given_bad_supplier_input_when_posted_then_400_names_the_field(
-    body: dict[str, Any], field: str, as_user: Any, creator: User, supplier: Supplier, unchanged: Any
+def test_given_bad_supplier_input_when_posted_then_4xx_names_the_field(
+    body: dict[str, Any], status: int, field: str, as_user: Any, creator: User, supplier: Supplier, unchanged: Any
 ) -> None:
     with unchanged():
         response = as_user(creator).post("/api/v1/suppliers/", body, format="json")
 
-    assert_error(response, 400, field)
+    assert_error(response, status, field)
 
 
-def test_given_a_supplier_with_invoices_when_its_currency_is_patched_then_400(
+def test_given_a_supplier_with_invoices_when_its_currency_is_patched_then_422(
     as_user: Any, creator: User, draft_invoice: Document, unchanged: Any
 ) -> None:
     with unchanged():
@@ -244,7 +251,7 @@ def test_given_a_supplier_with_invoices_when_its_currency_is_patched_then_400(
             f"/api/v1/suppliers/{draft_invoice.supplier_id}/", {"currency": "EUR"}, format="json"
         )
 
-    assert_error(response, 400, "currency")
+    assert_error(response, 422, "currency")
 
 
 @pytest.mark.parametrize(

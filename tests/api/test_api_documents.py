@@ -21,7 +21,7 @@ def test_given_a_creator_when_she_posts_an_invoice_with_a_discounted_line_then_t
         lines=[
             {
                 "description": "Toner",
-                "quantity": 3,
+                "quantity": "3",
                 "unit_price": "19.99",
                 "discount_type": "percent",
                 "discount_value": "10",
@@ -30,7 +30,7 @@ def test_given_a_creator_when_she_posts_an_invoice_with_a_discounted_line_then_t
             {
                 "description": "Paper",
                 "quantity": "2.5",
-                "unit_price": 4,
+                "unit_price": "4",
                 "discount_type": "amount",
                 "discount_value": "1",
             },
@@ -162,7 +162,7 @@ def test_given_a_draft_po_when_created_submitted_and_approved_through_the_api_th
     body = {
         "supplier": supplier.pk,
         "issue_date": "2026-11-03",
-        "lines": [{"description": "Desk", "quantity": 1, "unit_price": 300}],
+        "lines": [{"description": "Desk", "quantity": "1", "unit_price": "300"}],
     }
 
     created = as_user(creator).post("/api/v1/purchase-orders/", body, format="json")

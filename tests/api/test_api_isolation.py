@@ -126,7 +126,7 @@ def test_given_our_rows_when_the_outsider_lists_them_then_the_list_is_empty(
 
 
 @pytest.mark.parametrize("url", ["/api/v1/invoices/", "/api/v1/purchase-orders/"])
-def test_given_our_supplier_when_the_outsider_creates_a_document_for_it_then_400_and_nothing_is_saved(
+def test_given_our_supplier_when_the_outsider_creates_a_document_for_it_then_422_and_nothing_is_saved(
     url: str, as_user: Any, outsider: User, ours: dict[str, int], unchanged: Any
 ) -> None:
     body = invoice_body(Supplier.objects.get(pk=ours["supplier"]), supplier_unique_code="X-1")
@@ -134,7 +134,7 @@ def test_given_our_supplier_when_the_outsider_creates_a_document_for_it_then_400
     with unchanged():
         response = as_user(outsider).post(url, body, format="json")
 
-    error = assert_error(response, 400, "supplier")
+    error = assert_error(response, 422, "supplier")
     assert "Paper Co" not in str(error)
 
 

@@ -20,7 +20,7 @@ def test_given_an_approved_invoice_when_paid_in_two_parts_then_it_is_partly_paid
 
     first = pay(client, approved_invoice, "20")
     after_first = as_user(creator).get(f"/api/v1/invoices/{approved_invoice.pk}/").json()["status"]
-    second = pay(client, approved_invoice, 30.00)
+    second = pay(client, approved_invoice, "30.00")
     after_second = as_user(creator).get(f"/api/v1/invoices/{approved_invoice.pk}/").json()["status"]
 
     assert first.status_code == 201, first.content

@@ -51,7 +51,7 @@ def test_given_the_switch_is_off_then_the_import_is_refused_with_the_reason(qbo,
 def test_given_a_bad_range_then_the_field_is_named(qbo, payer):
     client = api(payer)
     backwards = client.post("/api/v1/payments/imports", {"date_from": "2026-11-10", "date_to": "2026-11-01"}, "json")
-    assert backwards.status_code == 400 and "date_to" in backwards.json()["error"]["fields"]
+    assert backwards.status_code == 422 and "date_to" in backwards.json()["error"]["fields"]  # a rule
     garbled = client.post("/api/v1/payments/imports", {"date_from": "10/11/2026", "date_to": "2026-11-01"}, "json")
-    assert garbled.status_code == 400 and "date_from" in garbled.json()["error"]["fields"]
+    assert garbled.status_code == 400 and "date_from" in garbled.json()["error"]["fields"]  # not a date
     assert not PaymentImportRun.objects.exists()

@@ -235,7 +235,7 @@ def test_given_the_api_when_a_run_is_started_then_201_and_reading_it_gives_the_r
     }
     assert [r["number"] for r in filtered["rows"]] == [deleted.number]
     error = assert_error(api.get(f"/api/v1/quickbooks/reconciliations/{started.json()['id']}?kind=nope"), 400, "kind")
-    assert "Unknown kind" in error["message"]
+    assert "not a valid choice" in error["fields"]["kind"][0]
 
 
 def test_given_a_run_under_way_when_started_again_then_the_same_run(qbo, admin):
