@@ -29,15 +29,16 @@ SWEEP_MAX = 5000
 def add(*, document: Document, reason: str) -> OutboxItem:
     """The pending row for ``document``, due now. Call inside the transaction that changed it."""
     now = timezone.now()
-    item = OutboxItem.objects.filter(document=document, state=OutboxState.PENDING).first()
-    if item is None:
-        return OutboxItem.objects.create(
-            company_id=document.company_id, document=document, reason=reason, not_before=now
-        )
-    item.reason = reason
-    item.not_before = now
-    item.save(update_fields=["reason", "not_before"])
-    return item
+    # Write first, read after: a row read as pending and then saved could meanwhile have been
+    # claimed and finished by a worker that saw the document before this change, and saving it
+    # would not bring it back (found by bench/chaos.py). An UPDATE conditioned on "still pending"
+    # holds the row (PostgreSQL re-checks the condition after a concurrent claim commits).
+    pending = OutboxItem.objects.filter(document=document, state=OutboxState.PENDING)
+    if pending.update(reason=reason, not_before=now):
+        item = pending.first()
+        if item is not None:
+            return item
+    return OutboxItem.objects.create(company_id=document.company_id, document=document, reason=reason, not_before=now)
 
 
 def mark_dispatched(item_ids: list[uuid.UUID]) -> None:

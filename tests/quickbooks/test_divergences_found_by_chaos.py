@@ -151,3 +151,43 @@ def test_given_a_lost_create_answer_and_a_revision_before_the_retry_then_a_payme
     assert status_of(invoice) == Status.IN_REVISION
     payments = Payment.objects.filter(invoice=invoice, status=PaymentStatus.ACTIVE)
     assert [p.amount for p in payments] == [30]
+
+
+@pytest.mark.in_process_worker
+def test_given_a_worker_finishes_the_pending_row_while_an_approval_queues_it_then_the_approval_still_goes_out(
+    qbo, creator, approver, supplier, worker
+):
+    # Found by bench/chaos.py (seed 2, 1,000 documents, PostgreSQL): "shows Queued with nothing on
+    # its way". The approval found the document's pending row and moved it to now; between that
+    # read and its write a worker claimed the row, found nothing to send yet and finished it. The
+    # approval's write kept the row Done, so the approved invoice never reached QuickBooks.
+    from django.db import connection
+
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.export import outbox
+    from quickbooks.models import OutboxItem, OutboxState, SyncStatus
+    from tests.conftest import invoice_data
+    from tests.quickbooks.conftest import sync_of
+
+    worker.pause()
+    invoice = document_create(actor=creator, kind="invoice", data=invoice_data(supplier, code="RACE-1"))
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    waiting = outbox.add(document=invoice, reason="an earlier change")  # a row still pending
+    raced = []
+
+    def a_worker_takes_the_row_meanwhile(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "quickbooks_outboxitem" in sql and not raced:
+            raced.append(sql)  # right after the approval's first look at the outbox
+            OutboxItem.objects.filter(pk=waiting.pk).update(state=OutboxState.DONE, finished_at=timezone.now())
+        return result
+
+    with connection.execute_wrapper(a_worker_takes_the_row_meanwhile):
+        document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    worker.resume()
+    settle()
+
+    assert raced
+    assert sync_of(invoice).status == SyncStatus.SENT
+    assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'RACE-1'")["Bill"]) == 1
