@@ -240,7 +240,26 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
     summary["webhooks"] = {k: hooks.get(k) for k in ("lose", "duplicate", "reorder", "lost", "duplicated")}
     summary["divergences"] = report.divergences()[:20]
     summary["failed_with_a_reason_shown_examples"] = report.failed_with_reason[:5]
+    # What happened to each diverged document (and a few failed ones), to find the cause from one run.
+    named = [line.split(" ", 1)[0] for line in report.divergences()[:10] + report.failed_with_reason[:5]]
+    summary["histories"] = {number: history(company, number) for number in dict.fromkeys(named)}
     return summary
+
+
+def history(company: Any, number: str) -> dict[str, list[str]]:
+    """A document's outbox rows and delivery attempts, oldest first."""
+    from quickbooks.models import OutboxItem, SyncAttempt
+
+    rows = OutboxItem.objects.filter(document__company=company, document__number=number).order_by("created_at")
+    attempts = SyncAttempt.objects.filter(document__company=company, document__number=number).order_by("started_at")
+    return {
+        "outbox": [
+            f"{r.created_at:%H:%M:%S} {r.reason}: {r.state}, {r.attempts} attempts, {r.last_error[:120]}" for r in rows
+        ],
+        "attempts": [
+            f"{a.started_at:%H:%M:%S.%f} {a.operation} {a.outcome} {a.fault_code} {a.message[:120]}" for a in attempts
+        ],
+    }
 
 
 def _database(action: str, server: str, name: str) -> None:

@@ -57,7 +57,8 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
             body["supplier"] = _ids()["supplier"][body["supplier"] % len(_ids()["supplier"])]
         if _an_id(body.get("purchase_order")):
             body["purchase_order"] = None
-        for line in body.get("lines") or []:
+        lines = body.get("lines")
+        for line in lines if isinstance(lines, list) else []:
             for name in LIST_REFERENCES:
                 if isinstance(line, dict) and _an_id(line.get(name)):
                     line[name] = None
@@ -79,7 +80,8 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
     body = case.body
     body.update(issue_date="2026-11-02", due_date=None, currency="", exchange_rate=None)
     body.update(discount_type="", discount_value="0", supplier_unique_code=f"CT-{os.getpid()}-{next(_codes)}")
-    for line in body.get("lines") or []:
+    lines = body.get("lines")
+    for line in lines if isinstance(lines, list) else []:
         if isinstance(line, dict):
             line.update(quantity="1", discount_type="", discount_value="0", tax_rate="0")
             line["description"] = str(line.get("description") or "").strip() or "Contract test line"
