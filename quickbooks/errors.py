@@ -76,6 +76,9 @@ class QboError(QuickBooksError):
 
     code = "quickbooks_error"
     http_status = 502  # for our API: the failure is upstream
+    # QuickBooks read the request and refused it with a fault: it made nothing. A timeout, a 5xx or
+    # a throttle leaves that open (the request may have been made, or may be made if repeated).
+    made_nothing = False
 
     def __init__(
         self,
@@ -130,23 +133,23 @@ class ReconnectNeeded(QboAuthFailed):
 
 
 class QboStale(QboError):
-    pass
+    made_nothing = True
 
 
 class QboBooksClosed(QboError):
-    pass
+    made_nothing = True
 
 
 class QboNotFound(QboError):
-    pass
+    made_nothing = True
 
 
 class QboDuplicate(QboError):
-    pass
+    made_nothing = True
 
 
 class QboRejected(QboError):
-    pass
+    made_nothing = True
 
 
 _CAUSE_NAMES: dict[type[QboError], str] = {

@@ -19,7 +19,7 @@ from quickbooks.errors import QboError, QboTransient, QuickBooksError
 from quickbooks.export.attachments import upload_pending
 from quickbooks.export.attempts import DeliveryResult, Stopwatch, result_for_error
 from quickbooks.export.mapping import entity_for, payload_for
-from quickbooks.export.reconcile import mark_linked, write_id
+from quickbooks.export.reconcile import create_attempt, mark_linked, refused_create
 from quickbooks.export.snapshots import document_snapshot
 from quickbooks.export.vendors import ensure_vendor
 from quickbooks.models import Connection, DocumentSync, OutboxItem
@@ -45,12 +45,7 @@ def deliver_batch(
     # If the answer to this batch is lost, each row must look for its bill before creating again.
     for c in creates:
         c.sync.create_uncertain = True
-        c.sync.create_attempt = {
-            "revision": c.document.revision,
-            "doc_number": c.payload["DocNumber"],
-            "vendor": c.payload["VendorRef"]["value"],
-            "request_id": write_id(c.item, "create"),
-        }
+        c.sync.create_attempt = create_attempt(c.item, c.document, c.payload)
     DocumentSync.objects.bulk_update([c.sync for c in creates], ["create_uncertain", "create_attempt"])
     request = [{"bId": c.item.id.hex, "operation": "create", c.entity: c.payload} for c in creates]
     batch_id = request_id("batch", ",".join(sorted(c.item.id.hex for c in creates)))
@@ -70,13 +65,16 @@ def deliver_batch(
         answer = answers.get(c.item.id.hex, {})
         if c.entity not in answer:
             error = batch_item_error(answer) or QboTransient("QuickBooks gave no answer for this item of the batch.")
+            if error.made_nothing:
+                refused_create(c.sync)
             results.append(
                 (c.item, watch.stamp(_error(connection, client, c, error, f"batch create {c.entity}"), api_calls=calls))
             )
             continue
+        sent_as = str((c.sync.create_attempt or {}).get("request_id", ""))
         mark_linked(c.sync, connection, c.entity, answer[c.entity], revision=c.document.revision)
         result = DeliveryResult.done(
-            f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=write_id(c.item, "create")
+            f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=sent_as
         )
         try:
             uploaded = upload_pending(client=client, document=c.document, sync=c.sync)

@@ -122,18 +122,39 @@ def _create(
         if found is not None:
             return found, (attempt or {}).get("revision")
     if attempt is None:
-        attempt = {
-            "revision": document.revision,
-            "doc_number": payload["DocNumber"],
-            "vendor": payload["VendorRef"]["value"],
-            "request_id": write_id(item, "create"),
-        }
+        attempt = create_attempt(item, document, payload)
         # Committed before the call: if the answer is lost, the next delivery looks first.
         sync.create_uncertain = True
         sync.create_attempt = attempt
         sync.save(update_fields=["create_uncertain", "create_attempt"])
     # The first try's request id: if QuickBooks made it after all, it replays that answer.
-    return client.create(entity, payload, request_id=attempt["request_id"]), attempt["revision"]
+    try:
+        return client.create(entity, payload, request_id=attempt["request_id"]), attempt["revision"]
+    except QboError as exc:
+        if exc.made_nothing:
+            refused_create(sync)
+        raise
+
+
+def create_attempt(item: OutboxItem, document: Document, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a create is about to send, kept until its answer is known. Each new attempt of a row has
+    its own request id (a repeat of one attempt after a lost answer reuses the attempt's)."""
+    return {
+        "revision": document.revision,
+        "doc_number": payload["DocNumber"],
+        "vendor": payload["VendorRef"]["value"],
+        "request_id": write_id(item, "create", str(item.attempts)),
+    }
+
+
+def refused_create(sync: DocumentSync) -> None:
+    """QuickBooks refused the create (a fault, not a lost answer): it made nothing, so there is
+    nothing to look for, and the next try is a new request with a new id. Reusing the id could
+    bring back the stored refusal: requestid semantics are UNCONFIRMED (qbo-api.md §3), and the
+    safe reading is that a repeated id replays its first answer, errors included."""
+    sync.create_uncertain = False
+    sync.create_attempt = None
+    sync.save(update_fields=["create_uncertain", "create_attempt"])
 
 
 def _update(

@@ -78,11 +78,19 @@ class EmulatorSignIn:
 
         connection = Connection.objects.get(company_id=self.admin.company_id)
         token = crypto.decrypt(connection.refresh_token)
-        if token:
-            config = qbo_config()
-            httpx.post(
-                config.revoke_url, json={"token": token}, auth=(config.client_id, config.client_secret), timeout=30
-            )
+        if not token:
+            return
+        config = qbo_config()
+        for _ in range(30):  # the injected faults hit this request too; the person tries again
+            try:
+                answer = httpx.post(
+                    config.revoke_url, json={"token": token}, auth=(config.client_id, config.client_secret), timeout=30
+                )
+            except httpx.HTTPError:
+                continue
+            if answer.status_code < 500:
+                return
+        raise RuntimeError("Intuit kept failing the revocation")
 
     def reconnect(self) -> None:
         from urllib.parse import parse_qs, urlparse

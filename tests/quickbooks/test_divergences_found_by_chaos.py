@@ -191,3 +191,35 @@ def test_given_a_worker_finishes_the_pending_row_while_an_approval_queues_it_the
     assert raced
     assert sync_of(invoice).status == SyncStatus.SENT
     assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'RACE-1'")["Bill"]) == 1
+
+
+def test_given_quickbooks_refused_a_create_for_a_closed_period_when_reopened_and_retried_then_it_is_sent(
+    qbo, creator, approver, supplier
+):
+    # Found by bench/chaos.py (1,000 documents): after the books were reopened, "Retry all failed"
+    # kept failing with QuickBooks' closed-period fault. The refused create had been recorded as
+    # possibly made, so the retry sent the same requestid, and QuickBooks answered it with the
+    # stored refusal. A request QuickBooks refused made nothing: the next one gets a new id.
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.export.services import documents_retry_failed
+    from quickbooks.models import Connection, SyncStatus
+    from tests.conftest import invoice_data
+    from tests.quickbooks.conftest import sync_of
+
+    qbo.control("PUT", "/closing-date", json={"date": "2026-11-15"})  # our copy is a minute old: open
+    Connection.objects.filter(pk=qbo.connection.pk).update(book_close_date=None, book_close_checked_at=timezone.now())
+    data = invoice_data(supplier, code="REPLAY-1")
+    data.issue_date = dt.date(2026, 11, 2)
+    invoice = document_create(actor=creator, kind="invoice", data=data)
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    settle()
+    assert sync_of(invoice).error_code == "closed_period"  # QuickBooks itself refused it
+
+    qbo.control("PUT", "/closing-date", json={"date": None})  # the accountant reopens the period
+    documents_retry_failed(actor=creator)
+    settle()
+
+    assert sync_of(invoice).status == SyncStatus.SENT
+    assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'REPLAY-1'")["Bill"]) == 1
