@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--settle-timeout", type=float, default=1800)
+    parser.add_argument("--keep-database", action="store_true", help="leave the database for a look afterwards")
     args = parser.parse_args()
     steps = args.steps or 8 * args.documents
     database = f"procuresync_chaos_{args.seed}_{os.getpid()}"
@@ -68,7 +69,10 @@ def main() -> None:
     finally:
         cluster.stop()
         emulator.stop()
-        _database("drop", args.postgres, database)
+        if args.keep_database:
+            print(f"database kept: {args.postgres}/{database}", file=sys.stderr)
+        else:
+            _database("drop", args.postgres, database)
 
 
 class Cluster:
@@ -228,13 +232,20 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
     def catch_up() -> None:
         catchup.catch_up(Connection.objects.get(company=company))
 
-    driver.remedy(settle, lambda: documents_retry_failed(actor=owner), catch_up)
+    marks: dict[str, str] = {}
+
+    def retry_all_failed() -> None:
+        marks["retry_all_failed"] = time.strftime("%H:%M:%S")
+        marks["retried_documents"] = str(documents_retry_failed(actor=owner))
+
+    driver.remedy(settle, retry_all_failed, catch_up)
     report = driver.check()
     summary = report.summary()
     summary["kills"] = cluster.kills
     summary["seconds"] = round(time.monotonic() - started, 1)
     summary["seconds_acting"] = round(acted, 1)
     summary["seed"] = args.seed
+    summary["marks"] = marks
     summary["fault_rate"] = args.fault_rate
     hooks = emulator.control("GET", "/webhooks")
     summary["webhooks"] = {k: hooks.get(k) for k in ("lose", "duplicate", "reorder", "lost", "duplicated")}
@@ -252,9 +263,17 @@ def history(company: Any, number: str) -> dict[str, list[str]]:
 
     rows = OutboxItem.objects.filter(document__company=company, document__number=number).order_by("created_at")
     attempts = SyncAttempt.objects.filter(document__company=company, document__number=number).order_by("started_at")
+    from procurement.models import DocumentEvent
+    from quickbooks.models import DocumentSync
+
+    sync = DocumentSync.objects.filter(document__company=company, document__number=number).first()
+    events = DocumentEvent.objects.filter(document__company=company, document__number=number).order_by("created_at")
     return {
+        "sync": [f"{sync.updated_at:%H:%M:%S.%f} {sync.status} {sync.error_message[:80]}" if sync else "none"],
+        "events": [f"{e.created_at:%H:%M:%S.%f} {e.kind} {e.from_status}→{e.to_status}" for e in events],
         "outbox": [
-            f"{r.created_at:%H:%M:%S} {r.reason}: {r.state}, {r.attempts} attempts, {r.last_error[:120]}" for r in rows
+            f"{r.created_at:%H:%M:%S.%f} {r.reason}: {r.state}, {r.attempts} attempts, {r.last_error[:120]}"
+            for r in rows
         ],
         "attempts": [
             f"{a.started_at:%H:%M:%S.%f} {a.operation} {a.outcome} {a.fault_code} {a.message[:120]}" for a in attempts
