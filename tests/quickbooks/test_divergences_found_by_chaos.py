@@ -47,26 +47,36 @@ def test_given_a_live_worker_is_processing_webhook_events_then_the_scheduler_lea
     assert WebhookEvent.objects.get(pk=event.pk).state == EventState.PROCESSING
 
 
+def approved_with_its_create_answer_lost(qbo, creator, approver, supplier, code):
+    """An invoice of 80 approved and delivered once (worker paused): QuickBooks made the bill, and
+    the answer was lost on the way back."""
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from quickbooks.export import delivery
+    from quickbooks.models import OutboxItem
+    from tests.conftest import invoice_data, line
+
+    invoice = document_create(
+        actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", "80"), code=code)
+    )
+    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+    qbo.fault(kind="drop", count=3, match="/bill")
+    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
+    invoice.refresh_from_db()
+    return invoice
+
+
 @pytest.mark.in_process_worker
 def test_given_a_bill_paid_in_quickbooks_before_a_lost_create_was_linked_then_the_catch_up_brings_the_payment(
     qbo, creator, approver, supplier, worker, settings
 ):
-    from procurement.services import document_create, document_transition
-    from procurement.workflow import DocumentAction
-    from quickbooks.export import delivery
     from quickbooks.inbound import catchup
-    from quickbooks.models import Connection, OutboxItem
-    from tests.conftest import invoice_data, line
+    from quickbooks.models import Connection
 
     settings.QBO_PAYMENTS_CATCHUP_MINUTES = 10_000  # the test runs the catch-ups itself
     worker.pause()
-    invoice = document_create(
-        actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", "80"), code="WINDOW-1")
-    )
-    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
-    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
-    qbo.fault(kind="drop", count=3, match="/bill")  # QuickBooks makes the bill; the answer is lost
-    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
+    invoice = approved_with_its_create_answer_lost(qbo, creator, approver, supplier, "WINDOW-1")
     (bill,) = qbo.query("SELECT * FROM Bill WHERE DocNumber = 'WINDOW-1'")["Bill"]
     qbo.control("POST", "/bill-payments", json={"bills": [{"bill_id": bill["Id"], "amount": "30"}]})
     catchup.catch_up(Connection.objects.get(pk=qbo.connection.pk))  # the bill is not ours yet: ignored
@@ -122,23 +132,14 @@ def test_given_a_lost_create_answer_and_a_revision_before_the_retry_then_a_payme
     # Found by bench/chaos.py (seed 1, 1,000 documents): an In Revision invoice showed no payment
     # while QuickBooks had paid its bill, because the bill a lost answer left there was never linked.
     from payments.models import Payment, PaymentStatus
-    from procurement.services import document_create, document_transition
+    from procurement.services import document_transition
     from procurement.workflow import DocumentAction
-    from quickbooks.export import delivery
     from quickbooks.inbound import catchup
-    from quickbooks.models import Connection, OutboxItem
-    from tests.conftest import invoice_data, line
+    from quickbooks.models import Connection
 
     settings.QBO_PAYMENTS_CATCHUP_MINUTES = 10_000  # the test runs the catch-up itself
     worker.pause()
-    invoice = document_create(
-        actor=creator, kind="invoice", data=invoice_data(supplier, line("Goods", "1", "80"), code="REVISED-1")
-    )
-    document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
-    document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
-    qbo.fault(kind="drop", count=3, match="/bill")  # QuickBooks makes the bill; the answer is lost
-    delivery.deliver(str(OutboxItem.objects.get(document=invoice).pk))
-    invoice.refresh_from_db()
+    invoice = approved_with_its_create_answer_lost(qbo, creator, approver, supplier, "REVISED-1")
     document_transition(actor=creator, document=invoice, action=DocumentAction.REVISE)
     (bill,) = qbo.query("SELECT * FROM Bill WHERE DocNumber = 'REVISED-1'")["Bill"]
     qbo.control("POST", "/bill-payments", json={"bills": [{"bill_id": bill["Id"], "amount": "30"}]})
