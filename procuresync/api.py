@@ -36,12 +36,18 @@ def unsigned_decimal(places: int, digits: int = 18, **kwargs: Any) -> serializer
 def _unsigned_decimal_class(places: int, digits: int) -> type[serializers.DecimalField]:
     # A class per shape, not an annotated instance: DRF copies declared fields by re-instantiating
     # their class, which would drop an annotation set on the instance.
-    whole = digits - places
-    pattern = f"^(?:\\d{{1,{whole}}}(?:\\.\\d{{0,{places}}})?|\\.\\d{{1,{places}}})$"
+    pattern = decimal_pattern(whole=digits - places, places=places, signed=False)
     field_class = type(f"UnsignedDecimal{digits}x{places}", (serializers.DecimalField,), {})
     annotate: Any = extend_schema_field({"type": "string", "format": "decimal", "pattern": pattern})
     annotated: type[serializers.DecimalField] = annotate(field_class)
     return annotated
+
+
+def decimal_pattern(*, whole: int, places: int, signed: bool) -> str:
+    """The schema's pattern for a decimal string: at least one digit, at most ``whole`` before the
+    point and ``places`` after it (what ``DECIMAL_TEXT`` and DRF's digit limits accept)."""
+    sign = "-?" if signed else ""
+    return f"^{sign}(?:\\d{{1,{whole}}}(?:\\.\\d{{0,{places}}})?|\\.\\d{{1,{places}}})$"
 
 
 def user_of(request: Request) -> User:
@@ -129,7 +135,7 @@ def _value_problems(field: serializers.Field, value: Any, name: str) -> dict[str
         return {} if abs(value) <= INT64_MAX else {name: ["Out of range."]}
     if isinstance(field, serializers.DecimalField) and not (isinstance(value, str) and DECIMAL_TEXT.fullmatch(value)):
         return {name: ['Must be a number written as a JSON string, e.g. "12.50".']}
-    textual = (serializers.CharField, serializers.ChoiceField, serializers.DecimalField, serializers.DateField)
+    textual = (serializers.CharField, serializers.ChoiceField, serializers.DateField)
     if isinstance(field, textual) and not isinstance(value, str):
         return {name: ["Must be a JSON string (decimals and dates are strings too)."]}
     return {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from procuresync.api import INT64_MAX
+from procuresync.api import INT64_MAX, decimal_pattern
 
 ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -88,7 +88,7 @@ def _limit_input(schema: dict[str, Any]) -> None:
     decimal = SPECTACULAR_DECIMAL.fullmatch(schema.get("pattern", "")) if schema.get("format") == "decimal" else None
     if decimal:
         whole, places = decimal.groups()
-        schema["pattern"] = f"^-?(?:\\d{{1,{whole}}}(?:\\.\\d{{0,{places}}})?|\\.\\d{{1,{places}}})$"
+        schema["pattern"] = decimal_pattern(whole=int(whole), places=int(places), signed=True)
     if schema.get("type") == "integer":
         schema.setdefault("minimum", -INT64_MAX)
         schema.setdefault("maximum", INT64_MAX)

@@ -25,6 +25,13 @@ def _account(company: Company, account_id: Any, account_type: str) -> str:
     return str(account["Id"])
 
 
+def _copy_optional(body: Obj, txn: Obj, *more: tuple[str, str]) -> None:
+    """The optional fields a QuickBooks user may fill in, from the control body onto the transaction."""
+    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote"), *more):
+        if body.get(key):
+            txn[qbo] = body[key]
+
+
 async def bill_create(request: Request) -> Any:
     company = _company(request)
     body = await _body(request)
@@ -34,10 +41,7 @@ async def bill_create(request: Request) -> Any:
     bill: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
                  "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
                            "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(expense)}}}]}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("due_date", "DueDate"),
-                     ("private_note", "PrivateNote")):
-        if body.get(key):
-            bill[qbo] = body[key]
+    _copy_optional(body, bill, ("due_date", "DueDate"))
     return {"Bill": ledger.create("Bill", bill)}
 
 
@@ -96,9 +100,7 @@ async def payment_create(request: Request) -> Any:
     else:
         payment["CheckPayment"] = {"BankAccountRef": {"value": _account(company, body.get("account_id"), "Bank")},
                                    "PrintStatus": body.get("print_status", "NeedToPrint")}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
-        if body.get(key):
-            payment[qbo] = body[key]
+    _copy_optional(body, payment)
     return {"BillPayment": ledger.create("BillPayment", payment)}
 
 
@@ -125,9 +127,7 @@ async def vendor_credit_create(request: Request) -> Any:
     credit: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
                    "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
                              "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(account)}}}]}
-    for key, qbo in (("txn_date", "TxnDate"), ("doc_number", "DocNumber"), ("private_note", "PrivateNote")):
-        if body.get(key):
-            credit[qbo] = body[key]
+    _copy_optional(body, credit)
     return {"VendorCredit": ledger.create("VendorCredit", credit)}
 
 
