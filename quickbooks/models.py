@@ -163,6 +163,13 @@ class OutboxItem(models.Model):
             models.Index(fields=["company", "state"]),
             models.Index(fields=["document", "state"]),
         ]
+        constraints = [
+            # Deliveries of one document never overlap: two workers claiming two rows of it at the
+            # same moment each see none of it in flight; the database refuses the second claim.
+            models.UniqueConstraint(
+                fields=["document"], condition=models.Q(state="in_flight"), name="outbox_one_in_flight_per_document"
+            )
+        ]
 
 
 class SyncAttempt(models.Model):

@@ -142,10 +142,15 @@ def settle(item: OutboxItem, result: DeliveryResult) -> None:
     elif result.outcome is Outcome.FAILED:
         _fail(item, code=result.error_code or result.code, message=result.shown)
     elif result.outcome is Outcome.RETRY:
-        if outbox.release(item, delay=result.delay, error=_outbox_error(result)):
-            DocumentSync.objects.filter(document_id=item.document_id).update(
-                status=SyncStatus.QUEUED, error_message=result.shown, updated_at=timezone.now()
-            )
+        # One transaction: the released row is not claimed (and finished) by another worker
+        # before the document says Queued, which would then say it with nothing on its way.
+        with transaction.atomic():
+            released = outbox.release(item, delay=result.delay, error=_outbox_error(result))
+            if released:
+                DocumentSync.objects.filter(document_id=item.document_id).update(
+                    status=SyncStatus.QUEUED, error_message=result.shown, updated_at=timezone.now()
+                )
+        if released:
             dispatch([item.id], delay=result.delay)
     elif result.outcome is Outcome.PAUSED:
         released = outbox.release(item, delay=result.delay, error=result.message, count_attempt=False)
@@ -170,6 +175,7 @@ def _connected(company_id: int) -> bool:
     return Connection.objects.filter(company_id=company_id, status=ConnectionStatus.CONNECTED).exists()
 
 
+@transaction.atomic  # the document's next row waits until it says Failed, so it cannot be overwritten
 def _fail(item: OutboxItem, *, code: str, message: str) -> None:
     if not outbox.finish(item, failed=True, error=message):
         return

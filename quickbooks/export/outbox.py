@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,34 +58,61 @@ def claim(item_id: uuid.UUID | str, *, batch_up_to: int = 0) -> list[OutboxItem]
     """Claim ``item_id`` and, when its company has a backlog, up to ``batch_up_to`` more due rows.
 
     Compare-and-set: only rows still pending are taken, stamped with our token, and we return the
-    rows that carry it. A document never has two rows in flight, so deliveries of one document
-    never overlap. Most messages of a bulk export find their row already sent in another row's
-    batch: they stop at the first query, before the backlog is counted.
+    rows that carry it. A document never has two rows in flight (the table's constraint), so
+    deliveries of one document never overlap; a claim that loses that race to another worker
+    takes its own row alone, or nothing. Most messages of a bulk export find their row already
+    sent in another row's batch: they stop at the first query, before the backlog is counted.
     """
-    first = OutboxItem.objects.filter(pk=item_id, state=OutboxState.PENDING).values("company_id").first()
+    first = OutboxItem.objects.filter(pk=item_id, state=OutboxState.PENDING).values("company_id", "document_id").first()
     if first is None:
         return []
     company_id = first["company_id"]
     # A backlog means bulk work (first sync, "send all", a burst of approvals): take a batch.
     extra = batch_up_to if batch_up_to and backlog(company_id) >= 2 else 0
     token = uuid.uuid4()
-    now = timezone.now()
     with transaction.atomic():
         wanted = list(OutboxItem.objects.filter(_claimable(company_id), pk=item_id).values_list("id", flat=True))
         if not wanted:
             return []
         if extra:
-            wanted += list(
-                OutboxItem.objects.filter(_claimable(company_id))
-                .exclude(pk=item_id)
-                .order_by("not_before", "created_at")
-                .values_list("id", flat=True)[:extra]
-            )
-        OutboxItem.objects.filter(id__in=wanted, state=OutboxState.PENDING).update(
-            state=OutboxState.IN_FLIGHT, claim_token=token, claimed_until=now + CLAIM_LEASE
-        )
+            wanted += _more_documents(company_id, item_id, first["document_id"], extra)
+        if not _take(wanted, token) and not _take(wanted[:1], token):
+            return []
     claimed = {row.id: row for row in OutboxItem.objects.filter(claim_token=token, state=OutboxState.IN_FLIGHT)}
     return [claimed[i] for i in wanted if i in claimed]
+
+
+def _more_documents(company_id: int, item_id: uuid.UUID | str, document_id: int, up_to: int) -> list[uuid.UUID]:
+    """Up to ``up_to`` more due rows, one per document: a document can have two rows waiting (a
+    change made while its delivery was in flight, and that delivery retried), and two rows of one
+    document in one batch would send it twice."""
+    rows = (
+        OutboxItem.objects.filter(_claimable(company_id))
+        .exclude(pk=item_id)
+        .exclude(document_id=document_id)
+        .order_by("not_before", "created_at")
+        .values_list("id", "document_id")[: up_to * 2]
+    )
+    seen: set[int] = set()
+    more = []
+    for row_id, row_document in rows:
+        if row_document not in seen and len(more) < up_to:
+            seen.add(row_document)
+            more.append(row_id)
+    return more
+
+
+def _take(ids: list[uuid.UUID], token: uuid.UUID) -> bool:
+    """Stamp the rows still pending with ``token``; False when another worker took a row of one of
+    their documents meanwhile (the one-in-flight constraint refused the whole statement)."""
+    try:
+        with transaction.atomic():
+            OutboxItem.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
+                state=OutboxState.IN_FLIGHT, claim_token=token, claimed_until=timezone.now() + CLAIM_LEASE
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 def backlog(company_id: int) -> int:

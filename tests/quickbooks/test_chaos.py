@@ -20,6 +20,7 @@ from typing import Any
 
 import dramatiq
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from dramatiq.brokers.stub import StubBroker
 
@@ -49,12 +50,18 @@ def _paused_but_connected() -> bool:
 
 def crash_a_worker(rng: random.Random) -> bool:
     """A worker claimed a row and died: the row stays in flight until its lease runs out."""
-    pending = list(OutboxItem.objects.filter(state=OutboxState.PENDING).values_list("pk", flat=True))
+    in_flight = OutboxItem.objects.filter(state=OutboxState.IN_FLIGHT).values("document_id")
+    claimable = OutboxItem.objects.filter(state=OutboxState.PENDING).exclude(document_id__in=in_flight)
+    pending = list(claimable.values_list("pk", flat=True))
     if not pending:
         return False
-    OutboxItem.objects.filter(pk=rng.choice(pending), state=OutboxState.PENDING).update(
-        state=OutboxState.IN_FLIGHT, claim_token=uuid.uuid4(), claimed_until=timezone.now()
-    )
+    try:
+        with transaction.atomic():
+            OutboxItem.objects.filter(pk=rng.choice(pending), state=OutboxState.PENDING).update(
+                state=OutboxState.IN_FLIGHT, claim_token=uuid.uuid4(), claimed_until=timezone.now()
+            )
+    except IntegrityError:  # a live worker claimed a row of that document meanwhile
+        return False
     return True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -224,3 +225,88 @@ def test_given_quickbooks_refused_a_create_for_a_closed_period_when_reopened_and
 
     assert sync_of(invoice).status == SyncStatus.SENT
     assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'REPLAY-1'")["Bill"]) == 1
+
+
+def approved_invoices(creator, approver, supplier, *codes):
+    from procurement.services import document_create, document_transition
+    from procurement.workflow import DocumentAction
+    from tests.conftest import invoice_data
+
+    invoices = []
+    for code in codes:
+        invoice = document_create(actor=creator, kind="invoice", data=invoice_data(supplier, code=code))
+        document_transition(actor=creator, document=invoice, action=DocumentAction.SUBMIT)
+        document_transition(actor=approver, document=invoice, action=DocumentAction.APPROVE)
+        invoices.append(invoice)
+    return invoices
+
+
+@pytest.mark.in_process_worker
+def test_given_two_rows_wait_for_one_invoice_when_a_backlog_goes_out_in_a_batch_then_quickbooks_holds_one_bill(
+    qbo, creator, approver, supplier, worker
+):
+    # Found by bench/chaos.py (seed 3, 1,000 documents, PostgreSQL): a cancelled invoice's bill
+    # stayed in QuickBooks. An invoice can have two rows waiting: a change made while its
+    # delivery was in flight adds one, and the delivery, retried, puts its own back. A claim of a
+    # backlog took both into one batch, which sent two creates: QuickBooks refused the second as a
+    # duplicate number, and the invoice, in QuickBooks, showed Failed with that refusal.
+    from quickbooks.export import delivery
+    from quickbooks.models import OutboxItem, OutboxState, SyncStatus
+    from tests.quickbooks.conftest import sync_of
+
+    worker.pause()
+    twice, _other = approved_invoices(creator, approver, supplier, "TWICE-1", "OTHER-1")
+    first = OutboxItem.objects.get(document=twice)
+    again = OutboxItem.objects.create(
+        company_id=twice.company_id, document=twice, reason="retried", state=OutboxState.PENDING,
+        not_before=first.not_before,
+    )
+
+    delivery.deliver(str(first.pk))
+    worker.resume()
+    delivery.dispatch([again.pk])  # the retried row's own message
+    settle()
+
+    assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'TWICE-1'")["Bill"]) == 1
+    assert len(qbo.query("SELECT * FROM Bill WHERE DocNumber = 'OTHER-1'")["Bill"]) == 1
+    assert (sync_of(twice).status, sync_of(twice).error_message) == (SyncStatus.SENT, "")
+
+
+@pytest.mark.in_process_worker
+def test_given_another_worker_takes_a_row_of_the_same_invoice_meanwhile_then_a_claim_leaves_the_invoice_to_it(
+    qbo, creator, approver, supplier, worker
+):
+    # Two workers claiming two rows of one invoice at the same moment each saw no row of it in
+    # flight, so both sent it: on PostgreSQL the claim's "nothing of this document in flight" was
+    # read before the other worker's claim committed. The database now holds the rule.
+    from django.db import connection
+
+    from quickbooks.export import outbox
+    from quickbooks.models import OutboxItem, OutboxState
+
+    worker.pause()
+    (invoice,) = approved_invoices(creator, approver, supplier, "CLAIMED-1")
+    ours = OutboxItem.objects.get(document=invoice)
+    theirs = OutboxItem.objects.create(
+        company_id=invoice.company_id, document=invoice, reason="retried", not_before=ours.not_before
+    )
+    raced = []
+
+    def another_worker_claims_the_other_row(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        # Right after our claim's look at what is free ("NOT" a document in flight).
+        looked = sql.lstrip().upper().startswith("SELECT") and "quickbooks_outboxitem" in sql and "NOT" in sql
+        if looked and "claim_token" not in sql and not raced:
+            raced.append(sql)
+            OutboxItem.objects.filter(pk=theirs.pk).update(
+                state=OutboxState.IN_FLIGHT, claim_token=uuid.uuid4(), claimed_until=timezone.now()
+            )
+        return result
+
+    with connection.execute_wrapper(another_worker_claims_the_other_row):
+        claimed = outbox.claim(ours.pk)
+
+    assert raced
+    assert claimed == []
+    assert OutboxItem.objects.filter(document=invoice, state=OutboxState.IN_FLIGHT).count() == 1
+    assert OutboxItem.objects.get(pk=ours.pk).state == OutboxState.PENDING
