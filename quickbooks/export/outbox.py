@@ -94,7 +94,7 @@ def _more_documents(company_id: int, item_id: uuid.UUID | str, document_id: int,
         .values_list("id", "document_id")[: up_to * 2]
     )
     seen: set[int] = set()
-    more = []
+    more: list[uuid.UUID] = []
     for row_id, row_document in rows:
         if row_document not in seen and len(more) < up_to:
             seen.add(row_document)
