@@ -21,7 +21,10 @@ class UserCreateForm(RolesForm):
     first_name = forms.CharField(label="First name", required=False, max_length=150)
     last_name = forms.CharField(label="Last name", required=False, max_length=150)
     email = forms.EmailField(required=False, max_length=254)
-    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 8 characters.")
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        help_text="At least 8 characters, not all digits, not a common password, not like the username.",
+    )
     roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
 
     field_order = ["username", "first_name", "last_name", "email", "password", "roles"]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.audit import Action, record
 from accounts.models import Company, User
 from accounts.roles import Permission, Role, require, set_roles_fields
 from procuresync.errors import ValidationFailed
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")  # ISO 4217: three ASCII letters
-PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # long enough for any passphrase; refuses megabytes of "password"
 # Text a user row stores: (field, how a message names it, most characters the column takes).
 _USER_TEXT = (
@@ -31,6 +32,18 @@ def _username_errors(username: str) -> list[str]:
         UnicodeUsernameValidator()(username)
     except ValidationError:
         return ["A username has only letters, digits and @/./+/-/_ characters (no spaces)."]
+    return []
+
+
+def _password_errors(password: str, *, username: str, names: tuple[str, str], email: str) -> list[str]:
+    """The rules of AUTH_PASSWORD_VALIDATORS (length, common, all digits, too like the user's own
+    name or email), the same ones password change and reset apply."""
+    first_name, last_name = names
+    candidate = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    try:
+        password_validation.validate_password(password, user=candidate)
+    except ValidationError as error:
+        return list(error.messages)
     return []
 
 
@@ -65,12 +78,12 @@ def user_create(
         errors["username"] = problems
     elif User.objects.filter(username__iexact=username.strip()).exists():
         errors["username"] = [f"The username {username!r} is taken."]
-    if len(password) < PASSWORD_MIN:
-        errors["password"] = [f"A password has at least {PASSWORD_MIN} characters."]
-    elif len(password) > PASSWORD_MAX:
+    if len(password) > PASSWORD_MAX:
         errors["password"] = [f"A password has at most {PASSWORD_MAX} characters."]
     elif "\x00" in password:
         errors["password"] = ["A password cannot contain NUL characters."]
+    elif problems := _password_errors(password, username=username.strip(), names=(first_name, last_name), email=email):
+        errors["password"] = problems
     for field, what, max_length in _USER_TEXT:
         value = {"first_name": first_name, "last_name": last_name, "email": email}[field]
         if len(value) > max_length:
@@ -85,7 +98,14 @@ def user_create(
         set_roles_fields(user, roles)
         user.set_password(password)
         user.save()
+        if actor is not None:
+            record(Action.USER_ADDED, actor=actor, target=user.username, details={"roles": _assigned_roles(user)})
     return user
+
+
+def _assigned_roles(user: User) -> list[str]:
+    """The roles ticked for ``user``, also while deactivated (``roles_of`` counts only those in force)."""
+    return [role.value for role in Role if getattr(user, f"role_{role.value.lower()}")]
 
 
 def user_set_roles(*, actor: User, user: User, roles: set[Role]) -> User:
@@ -95,8 +115,13 @@ def user_set_roles(*, actor: User, user: User, roles: set[Role]) -> User:
     if user.pk == actor.pk and Role.ADMIN not in roles:
         # Otherwise a company can lock itself out of User Management.
         raise ValidationFailed("You cannot remove your own Admin role; ask another Admin.", field="roles")
+    old = _assigned_roles(user)
     set_roles_fields(user, roles)
-    user.save(update_fields=["role_create", "role_approve", "role_payment", "role_admin"])
+    new = _assigned_roles(user)
+    with transaction.atomic():
+        user.save(update_fields=["role_create", "role_approve", "role_payment", "role_admin"])
+        if new != old:
+            record(Action.ROLES_CHANGED, actor=actor, target=user.username, details={"old": old, "new": new})
     return user
 
 
@@ -106,6 +131,10 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
         raise ValidationFailed("No such user.", field="user")
     if user.pk == actor.pk and not active:
         raise ValidationFailed("You cannot deactivate yourself.", field="is_active")
+    changed = user.is_active != active
     user.is_active = active
-    user.save(update_fields=["is_active"])
+    with transaction.atomic():
+        user.save(update_fields=["is_active"])
+        if changed:
+            record(Action.USER_REACTIVATED if active else Action.USER_DEACTIVATED, actor=actor, target=user.username)
     return user

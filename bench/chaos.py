@@ -188,7 +188,7 @@ def run(args: argparse.Namespace, steps: int, emulator: EmulatorProcess, cluster
     from tests.chaos.emulator import EmulatorQuickBooks, EmulatorSignIn
 
     company = company_create(name="Chaos Co")
-    owner = user_create(company=company, username="chaos-owner", password="chaos-password", roles=set(Role))
+    owner = user_create(company=company, username="chaos-owner", password="quartz-ledger-walk", roles=set(Role))
     realm = connect(owner, emulator)
     suppliers = [
         supplier_create(actor=owner, data=SupplierData(name=f"Chaos Supplier {i}", currency="USD")) for i in range(8)

@@ -135,7 +135,7 @@ def bench_company(emulator: EmulatorProcess, *, suppliers: int = 20) -> tuple[An
     from procurement.services import supplier_create
 
     company = company_create(name="Bench Co")
-    owner = user_create(company=company, username="bench-owner", password="bench-password", roles=set(Role))
+    owner = user_create(company=company, username="bench-owner", password="quartz-ledger-walk", roles=set(Role))
     realm = connect(owner, emulator)
     made = [
         supplier_create(actor=owner, data=SupplierData(name=f"Bench Supplier {i}", currency="USD"))

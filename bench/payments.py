@@ -87,7 +87,7 @@ def run(emulator: EmulatorProcess, args: argparse.Namespace) -> tuple[dict[str, 
     from procurement.services import supplier_create
 
     company = company_create(name="Bench Co")
-    owner = user_create(company=company, username="bench-owner", password="bench-password", roles=set(Role))
+    owner = user_create(company=company, username="bench-owner", password="quartz-ledger-walk", roles=set(Role))
     realm = connect(owner, emulator)
     supplier = supplier_create(actor=owner, data=SupplierData(name="Bench Supplier", currency="USD"))
     api = Api(emulator, realm)

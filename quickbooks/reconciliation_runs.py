@@ -19,6 +19,7 @@ import dramatiq
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import Action, record
 from accounts.models import User
 from accounts.roles import Permission, require
 from payments.services import invoice_refresh_payment_status
@@ -176,8 +177,14 @@ def nightly_set(*, actor: User, on: bool) -> Connection:
     """Switch the nightly reconciliation of the Admin's company on or off."""
     require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
+    was_on = connection.reconcile_nightly
     connection.reconcile_nightly = on
-    connection.save(update_fields=["reconcile_nightly"])
+    with transaction.atomic():
+        connection.save(update_fields=["reconcile_nightly"])
+        if was_on != on:
+            # An Integrations setting like the others (``services.connection_update_settings``).
+            changes = {"reconcile_nightly": {"old": was_on, "new": on}}
+            record(Action.SETTINGS_CHANGED, actor=actor, target="QuickBooks settings", details={"changes": changes})
     return connection
 
 
@@ -261,7 +268,7 @@ def run_fix(*, actor: User, run: ReconciliationRun, index: int) -> str:
             else "There is nothing procuresync can do about this difference by itself."
         )
     done, _ = _apply(actor, {index: row}, stop_on_error=True)
-    _mark_fixed(run, done)
+    _mark_fixed(run, done, actor=actor)
     return f"{row.get('number', '')}: {done[index].lower()}."
 
 
@@ -282,7 +289,7 @@ def run_fix_all(*, actor: User, run: ReconciliationRun, kind: str = "") -> FixAl
     }
     applicable = {i: r for i, r in todo.items() if r.get("fix") in APPLICABLE_FIXES}
     done, errors = _apply(actor, applicable, stop_on_error=False)
-    _mark_fixed(run, done)
+    _mark_fixed(run, done, actor=actor)
     return FixAllResult(fixed=len(done), by_hand=len(todo) - len(applicable), errors=errors)
 
 
@@ -349,7 +356,7 @@ def _apply(actor: User, rows: dict[int, dict[str, Any]], *, stop_on_error: bool)
     return done, errors
 
 
-def _mark_fixed(run: ReconciliationRun, done: dict[int, str]) -> None:
+def _mark_fixed(run: ReconciliationRun, done: dict[int, str], *, actor: User) -> None:
     if not done:
         return
     with transaction.atomic():
@@ -359,4 +366,14 @@ def _mark_fixed(run: ReconciliationRun, done: dict[int, str]) -> None:
             rows[index] = {**rows[index], "fixed": text}
         locked.rows = rows
         locked.save(update_fields=["rows"])
+        fixes = [
+            {"document": rows[index].get("number", ""), "difference": labels(rows[index])["kind_label"], "fix": text}
+            for index, text in sorted(done.items())
+        ]
+        record(
+            Action.RECONCILIATION_FIXED,
+            actor=actor,
+            target=f"Reconciliation {run.pk}",
+            details={"reconciliation": run.pk, "fixes": fixes},
+        )
     run.rows = rows

@@ -5,12 +5,14 @@ Sending documents is the export wing's (``quickbooks.export.services``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.audit import Action, record
 from accounts.models import User
 from accounts.roles import Permission, require
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption
@@ -81,6 +83,9 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         _refuse_if_realm_taken(connection, realm_id)  # again, now that the answer is in
+        # Disconnecting keeps the realm, so a company that ever connected is reconnecting.
+        reconnecting = bool(connection.realm_id) or connection.connected_at is not None
+        realm_before = connection.realm_id
         oauth.store_tokens(connection, tokens)
         connection.realm_id = realm_id
         connection.qbo_company_name = str(info.get("CompanyName", ""))[:200]
@@ -88,6 +93,15 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
         connection.connected_at = connection.connected_at if previous_realm == realm_id else timezone.now()
         connection.last_error = ""
         connection.save()
+        details = {"realm_id": realm_id, "quickbooks_company": connection.qbo_company_name}
+        if realm_before and realm_before != realm_id:
+            details["previous_realm_id"] = realm_before
+        record(
+            Action.QBO_RECONNECTED if reconnecting else Action.QBO_CONNECTED,
+            actor=actor,
+            target=f"QuickBooks realm {realm_id}",
+            details=details,
+        )
     if previous_realm and previous_realm != realm_id:
         # Another QuickBooks company: links into the old one mean nothing there.
         DocumentSync.objects.filter(company_id=connection.company_id).exclude(realm_id=realm_id).exclude(
@@ -148,17 +162,26 @@ def _read_company_settings(connection: Connection, client: QboClient) -> None:
 def connection_disconnect(*, actor: User) -> Connection:
     require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
+    was_connected = connection.status != ConnectionStatus.NOT_CONNECTED
     oauth.revoke(connection=connection)
-    # token_version moves too, so a refresh in flight does not store its answer afterwards.
-    Connection.objects.filter(pk=connection.pk).update(
-        status=ConnectionStatus.NOT_CONNECTED,
-        access_token="",
-        refresh_token="",
-        access_expires_at=None,
-        oauth_state="",
-        last_error="",
-        token_version=F("token_version") + 1,
-    )
+    with transaction.atomic():
+        # token_version moves too, so a refresh in flight does not store its answer afterwards.
+        Connection.objects.filter(pk=connection.pk).update(
+            status=ConnectionStatus.NOT_CONNECTED,
+            access_token="",
+            refresh_token="",
+            access_expires_at=None,
+            oauth_state="",
+            last_error="",
+            token_version=F("token_version") + 1,
+        )
+        if was_connected:  # pressing Disconnect twice disconnects once
+            record(
+                Action.QBO_DISCONNECTED,
+                actor=actor,
+                target=f"QuickBooks realm {connection.realm_id}",
+                details={"realm_id": connection.realm_id, "quickbooks_company": connection.qbo_company_name},
+            )
     connection.refresh_from_db()
     return connection
 
@@ -193,6 +216,26 @@ def mark_existing_documents(connection: Connection) -> None:
 
 # ------------------------------------------------------------------------- settings and lists
 
+# The settings an Admin chooses on Integrations, each as the audit trail shows it: accounts and
+# fields by name, since an id says nothing to whoever reads the trail.
+_SETTINGS_SHOWN: dict[str, Callable[[Connection], object]] = {
+    "document_kind": lambda c: c.get_document_kind_display(),
+    "auto_send": lambda c: c.auto_send,
+    "import_payments": lambda c: c.import_payments,
+    "default_ap_account": lambda c: c.default_ap_account.name if c.default_ap_account else None,
+    "default_expense_account": lambda c: c.default_expense_account.name if c.default_expense_account else None,
+    "location_field": lambda c: c.location_field.name if c.location_field else None,
+}
+
+
+def _settings_snapshot(connection: Connection) -> dict[str, tuple[object, object]]:
+    """Each setting as (stored value, shown value): changes are found on the stored values (two
+    accounts may share a name) and told with the shown ones."""
+    return {
+        name: (connection.serializable_value(name), shown(connection))
+        for name, shown in _SETTINGS_SHOWN.items()
+    }
+
 
 def connection_update_settings(
     *,
@@ -218,6 +261,7 @@ def connection_update_settings(
     if errors:
         raise ValidationFailed("The settings were not saved.", fields=errors)
     connection = connection_of(actor.tenant_id)
+    before = _settings_snapshot(connection)
     kind_changed = connection.document_kind != document_kind
     connection.document_kind = document_kind
     connection.auto_send = auto_send
@@ -225,7 +269,14 @@ def connection_update_settings(
     connection.default_ap_account_id = default_ap_account_id
     connection.default_expense_account_id = default_expense_account_id
     connection.location_field_id = location_field_id
-    connection.save()
+    after = _settings_snapshot(connection)
+    changes = {
+        name: {"old": before[name][1], "new": after[name][1]} for name in before if before[name][0] != after[name][0]
+    }
+    with transaction.atomic():
+        connection.save()
+        if changes:
+            record(Action.SETTINGS_CHANGED, actor=actor, target="QuickBooks settings", details={"changes": changes})
     if kind_changed and connection.status != ConnectionStatus.NOT_CONNECTED:
         mark_existing_documents(connection)
     return connection
@@ -297,6 +348,7 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
         if len(payables) == 1:
             connection.default_ap_account = payables[0]
     connection.save(update_fields=["lists_imported_at", "default_ap_account"])
+    record(Action.LISTS_IMPORTED, actor=actor, target="QuickBooks lists", details={"counts": counts})
     return counts
 
 

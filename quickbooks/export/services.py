@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts.audit import Action, record
 from accounts.models import User
 from accounts.roles import Permission, require
 from procurement.models import Document, DocumentKind
@@ -54,6 +55,8 @@ def documents_retry_failed(*, actor: User) -> int:
         for document in failed:
             _queue(document, reason="retry all failed")
             count += 1
+        if count:  # a press with nothing to retry changed nothing
+            record(Action.RETRY_ALL_FAILED, actor=actor, target="Failed documents", details={"documents": count})
     return count
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.audit import Action, record
 from accounts.models import User
 from accounts.roles import Permission, require
 from procurement.validation import DATE_RANGE_MESSAGE, date_in_range
@@ -94,6 +95,12 @@ def import_start(*, actor: User, date_from: dt.date | None, date_to: dt.date | N
             requested_by=actor,
             date_from=date_from,
             date_to=date_to,
+        )
+        record(
+            Action.PAYMENTS_IMPORTED,
+            actor=actor,
+            target=f"QuickBooks payments {date_from.isoformat()} to {date_to.isoformat()}",
+            details={"from": date_from.isoformat(), "to": date_to.isoformat(), "import": run.pk},
         )
         transaction.on_commit(lambda: import_payments.send(run.pk))
     return run

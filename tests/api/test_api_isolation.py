@@ -53,7 +53,7 @@ LIST_ROUTES = {
 # Creating with our supplier in the body is refused as "not one of your suppliers" (no leak either way).
 CREATE_ROUTES = {"api-suppliers:post", "api-invoices:post", "api-purchase_orders:post", "api-payment-imports:post"}
 # About the caller only: no company data reachable by id.
-SELF_ROUTES = {"api-me:get", "api-token:post"}
+SELF_ROUTES = {"api-me:get", "api-token:post", "api-token:delete"}
 # Act on the caller's own company, which nothing in the request can name otherwise.
 OWN_COMPANY_ROUTES = {"api-reconciliations:post"}
 

@@ -6,13 +6,19 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import two_factor
 from accounts.models import User
+from accounts.roles import Role
 from payments.models import Method, Payment
 from procurement.models import Document, DocumentKind, Status, Supplier
+from tests.conftest import make_user
 
 
 def _add_documents(creator: User, kind: str, count: int, start: int) -> None:
@@ -67,3 +73,33 @@ def test_given_5_or_60_payments_when_the_payments_page_renders_then_the_query_co
     few = _queries(client, "/payments/")
     _add_payments(payer, approved_invoice, 55)
     assert _queries(client, "/payments/") == few
+
+
+def _add_users(admin: User, count: int, start: int) -> None:
+    """Approvers, every other one with two-factor authentication on and one of them locked out."""
+    assert admin.company is not None
+    for i in range(start, start + count):
+        member = make_user(admin.company, f"user{i}", Role.APPROVE)
+        if i % 2:
+            TOTPDevice.objects.create(user=member, name="Authenticator app", confirmed=True)
+    AccessAttempt.objects.create(username=f"user{start}", ip_address="10.0.0.1", user_agent="",
+                                 failures_since_start=100, get_data="", post_data="", http_accept="", path_info="")
+
+
+def test_given_5_or_60_users_with_two_factor_and_lockouts_then_user_management_costs_the_same_queries(
+    client_for, admin: User
+) -> None:
+    two_factor.set_company_requirement(actor=admin, required=True)
+    TOTPDevice.objects.create(user=admin, name="Authenticator app", confirmed=True)
+    client = client_for(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=admin).persistent_id  # passed the code
+    session.save()
+    _add_users(admin, 5, start=1)
+    few = _queries(client, "/users/")
+    _add_users(admin, 55, start=100)
+    page = client.get("/users/").content.decode()
+
+    assert _queries(client, "/users/") == few
+    assert page.count("2FA on") == 1 + 30 and page.count("required, not set up") == 30
+    assert page.count("Locked out") == 2
