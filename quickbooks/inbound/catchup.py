@@ -16,6 +16,7 @@ import logging
 
 import dramatiq
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from quickbooks.client import MAX_RESULTS, QboClient, quote
@@ -150,7 +151,14 @@ def payments_of_late_links(connection: Connection, client: QboClient) -> FeedRes
                 if str(link.get("TxnType", "")).startswith("BillPayment")
             }
     result = refresh_bill_payments(connection, read_ids=payment_ids, deleted_ids=[], via="catch_up", client=client)
-    DocumentSync.objects.filter(pk__in=[pk for pk, _ in checked]).update(payments_unchecked=False)
+    # Only rows still linked to the bill read: one linked meanwhile to another bill (found after a
+    # lost answer, marked unchecked again) keeps its mark for the next catch-up.
+    # In chunks: SQLite refuses an expression deeper than 1,000 terms.
+    for start in range(0, len(checked), ID_CHUNK):
+        still_read = Q()
+        for pk, qbo_id in checked[start : start + ID_CHUNK]:
+            still_read |= Q(pk=pk, qbo_id=qbo_id)
+        DocumentSync.objects.filter(still_read).update(payments_unchecked=False)
     return result
 
 

@@ -310,3 +310,38 @@ def test_given_another_worker_takes_a_row_of_the_same_invoice_meanwhile_then_a_c
     assert claimed == []
     assert OutboxItem.objects.filter(document=invoice, state=OutboxState.IN_FLIGHT).count() == 1
     assert OutboxItem.objects.get(pk=ours.pk).state == OutboxState.PENDING
+
+
+@pytest.mark.in_process_worker
+def test_given_a_late_link_moves_to_another_bill_while_the_catch_up_reads_payments_then_the_next_one_reads_it(
+    qbo, creator, approver, supplier, worker, settings, monkeypatch
+):
+    # Found by reading the catch-up: it read the late-linked bills, fed their payments, then
+    # cleared "payments unchecked" on every row it had read. A row linked meanwhile to another
+    # bill found after a lost answer (and marked unchecked again) was cleared too, and that
+    # bill's payments were never read. Only a row still linked to the bill that was read is cleared.
+    from quickbooks.connection import client_for
+    from quickbooks.inbound import catchup
+    from quickbooks.models import Connection, DocumentSync
+
+    settings.QBO_PAYMENTS_CATCHUP_MINUTES = 10_000  # the test runs the catch-ups itself
+    worker.pause()
+    invoice = approved_with_its_create_answer_lost(qbo, creator, approver, supplier, "MOVED-1")
+    worker.resume()
+    settle()  # the retry finds the bill and links it, its payments unchecked
+    (first,) = qbo.query("SELECT * FROM Bill WHERE DocNumber = 'MOVED-1'")["Bill"]
+    assert DocumentSync.objects.get(document=invoice).payments_unchecked
+    real_refresh = catchup.refresh_bill_payments
+
+    def relinked_while_reading(connection, **kwargs):
+        # A delivery links the invoice to another bill of ours, found after a lost answer.
+        DocumentSync.objects.filter(document=invoice).update(qbo_id="another-bill", payments_unchecked=True)
+        return real_refresh(connection, **kwargs)
+
+    monkeypatch.setattr(catchup, "refresh_bill_payments", relinked_while_reading)
+    connection = Connection.objects.get(pk=qbo.connection.pk)
+    catchup.payments_of_late_links(connection, client_for(connection))
+
+    sync = DocumentSync.objects.get(document=invoice)
+    assert (sync.qbo_id, sync.payments_unchecked) == ("another-bill", True)
+    assert first["Id"] != "another-bill"
