@@ -201,6 +201,9 @@ REST_FRAMEWORK = {
     # JSON only: documents carry nested lines, which form encodings cannot express, and one body
     # format is one thing for the schema to promise. Anything else answers 415.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # And JSON answers, also to a browser: DRF's browsable pages carry inline style and script that
+    # the Content-Security-Policy blocks. /api/docs/ is where the API is browsed.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
