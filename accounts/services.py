@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts.audit import Action, record
 from accounts.models import Company, User
-from accounts.roles import Permission, Role, require, set_roles_fields
+from accounts.roles import Permission, Role, require, roles_ticked, set_roles_fields
 from procuresync.errors import ValidationFailed
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")  # ISO 4217: three ASCII letters
@@ -104,8 +104,7 @@ def user_create(
 
 
 def _assigned_roles(user: User) -> list[str]:
-    """The roles ticked for ``user``, also while deactivated (``roles_of`` counts only those in force)."""
-    return [role.value for role in Role if getattr(user, f"role_{role.value.lower()}")]
+    return [role.value for role in roles_ticked(user)]
 
 
 def user_set_roles(*, actor: User, user: User, roles: set[Role]) -> User:
