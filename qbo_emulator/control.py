@@ -27,6 +27,7 @@ from .control_user import (
 )
 from .models import Company
 from .seed import bulk_load, create_company, seed_company
+from .tax_tables import company_country
 
 # --- emulator-wide --------------------------------------------------------------------------
 
@@ -56,7 +57,10 @@ async def companies_list(request: Request) -> Any:
 
 def company_summary(company: Company) -> dict[str, Any]:
     prefs = company.get("Preferences", "1") or {}
-    return {"realmId": company.realm_id, "name": company.name,
+    currency = prefs.get("CurrencyPrefs") or {}
+    return {"realmId": company.realm_id, "name": company.name, "country": company_country(company),
+            "home_currency": (currency.get("HomeCurrency") or {}).get("value"),
+            "multicurrency": bool(currency.get("MultiCurrencyEnabled")),
             "closing_date": prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate"),
             "counts": {entity: len(table) for entity, table in company.objects.items()}}
 
@@ -66,10 +70,14 @@ async def companies_create(request: Request) -> Any:
     emulator = _emu(request)
     if body.get("realm_id") and emulator.store.get(str(body["realm_id"])):
         raise ControlError("realm_id already exists", 409)
+    multicurrency = body.get("multicurrency", False)
+    if not isinstance(multicurrency, bool):
+        raise ControlError("multicurrency must be true or false")
     company = create_company(emulator, name=str(body.get("name", "Sandbox Company")),
                              realm_id=str(body["realm_id"]) if body.get("realm_id") else None,
                              seed=bool(body.get("seed", True)),
-                             home_currency=str(body.get("home_currency") or "USD"))
+                             home_currency=str(body["home_currency"]) if body.get("home_currency") else None,
+                             country=str(body.get("country") or "US"), multicurrency=multicurrency)
     result: dict[str, Any] = {"realmId": company.realm_id, **company_summary(company), "ids": ids_by_name(company)}
     if body.get("tokens"):
         result["tokens"] = emulator.tokens.issue_for(company.realm_id)
@@ -78,7 +86,7 @@ async def companies_create(request: Request) -> Any:
 
 def ids_by_name(company: Company) -> dict[str, dict[str, str]]:
     names = {"Account": "Name", "Vendor": "DisplayName", "Customer": "DisplayName", "Class": "Name",
-             "Department": "Name", "Term": "Name", "Item": "Name", "TaxCode": "Name"}
+             "Department": "Name", "Term": "Name", "Item": "Name", "TaxCode": "Name", "TaxRate": "Name"}
     return {entity: {o[field]: o["Id"] for o in company.table(entity).values()} for entity, field in names.items()}
 
 
@@ -102,6 +110,16 @@ async def company_bulk(request: Request) -> Any:
         raise ControlError("bills must be between 1 and 200000")
     return bulk_load(_emu(request), company, bills=bills, pay_ratio=float(body.get("pay_ratio", 1.0)),
                      start=body.get("start"), days=int(body.get("days", 28)), amount=float(body.get("amount", 100)))
+
+
+async def company_multicurrency(request: Request) -> Any:
+    """A QBO user turns multicurrency on. QBO: it "cannot be turned off once enabled" (§11)."""
+    company = _company(request)
+    body = await _body(request)
+    if body.get("enabled", True) is not True:
+        raise ControlError("multicurrency cannot be turned off once it is on (QBO allows only turning it on)")
+    prefs = _emu(request).ledger(company).enable_multicurrency()
+    return {"Preferences": prefs}
 
 
 async def company_tokens(request: Request) -> Any:
@@ -250,6 +268,7 @@ routes = [
     Route(R + "/seed", control(company_seed), methods=["POST"]),
     Route(R + "/bulk", control(company_bulk), methods=["POST"]),
     Route(R + "/tokens", control(company_tokens), methods=["POST"]),
+    Route(R + "/multicurrency", control(company_multicurrency), methods=["POST"]),
     Route(R + "/bills", control(bill_create), methods=["POST"]),
     Route(R + "/bills/{id}", control(bill_edit), methods=["PATCH"]),
     Route(R + "/bills/{id}", control(bill_delete), methods=["DELETE"]),

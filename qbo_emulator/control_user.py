@@ -10,9 +10,11 @@ from typing import Any
 from starlette.requests import Request
 
 from .control_http import ControlError, _body, _company, _emu
+from .currency import vendor_currency_fields
 from .ledger_core import money, num
 from .models import Company, Obj
 from .seed import find_account
+from .tax_tables import default_code_ref
 
 # --- acting as a QBO user -------------------------------------------------------------------
 
@@ -23,6 +25,21 @@ def _account(company: Company, account_id: Any, account_type: str) -> str:
     if account is None:
         raise ControlError(f"no {account_type} account; pass account_id")
     return str(account["Id"])
+
+
+def _expense_txn(company: Company, body: Obj) -> Obj:
+    """A one-line bill or supplier credit as a user types it: the vendor's currency and, outside
+    the US, the tax code chosen (`tax_code_id`) or the edition's standard purchase code."""
+    account = body.get("account_id") or next(
+        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
+    detail: Obj = {"AccountRef": {"value": str(account)}}
+    code = default_code_ref(company, body.get("tax_code_id"))
+    if code:
+        detail["TaxCodeRef"] = code
+    vendor = str(body["vendor_id"])
+    return {"VendorRef": {"value": vendor}, **vendor_currency_fields(company, vendor),
+            "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
+                      "AccountBasedExpenseLineDetail": detail}]}
 
 
 def _copy_optional(body: Obj, txn: Obj, *more: tuple[str, str]) -> None:
@@ -36,11 +53,7 @@ async def bill_create(request: Request) -> Any:
     company = _company(request)
     body = await _body(request)
     ledger = _emu(request).ledger(company)
-    expense = body.get("account_id") or next(
-        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
-    bill: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
-                 "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
-                           "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(expense)}}}]}
+    bill = _expense_txn(company, body)
     _copy_optional(body, bill, ("due_date", "DueDate"))
     return {"Bill": ledger.create("Bill", bill)}
 
@@ -93,7 +106,7 @@ async def payment_create(request: Request) -> Any:
         total -= amount
         lines.append({"Amount": num(amount), "LinkedTxn": [{"TxnId": credit["Id"], "TxnType": "VendorCredit"}]})
     payment: Obj = {"VendorRef": {"value": vendor}, "PayType": pay_type, "TotalAmt": num(max(total, Decimal(0))),
-                    "Line": lines}
+                    "Line": lines, **vendor_currency_fields(company, str(vendor))}
     if pay_type == "CreditCard":
         payment["CreditCardPayment"] = {"CCAccountRef": {"value": _account(company, body.get("account_id"),
                                                                           "Credit Card")}}
@@ -122,11 +135,7 @@ async def vendor_credit_create(request: Request) -> Any:
     company = _company(request)
     body = await _body(request)
     ledger = _emu(request).ledger(company)
-    account = body.get("account_id") or next(
-        (a["Id"] for a in company.table("Account").values() if a.get("AccountType") == "Expense"), None)
-    credit: Obj = {"VendorRef": {"value": str(body["vendor_id"])},
-                   "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": float(body["amount"]),
-                             "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(account)}}}]}
+    credit = _expense_txn(company, body)
     _copy_optional(body, credit)
     return {"VendorCredit": ledger.create("VendorCredit", credit)}
 

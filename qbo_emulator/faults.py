@@ -149,6 +149,29 @@ def business_validation(detail: str, element: str = "") -> QBOFault:
                     f"Business Validation Error: {detail}", element=element)
 
 
+TAX_NAMES = {"GB": "VAT", "CA": "GST/HST"}
+
+
+def missing_tax_code(country: str, element: str = "") -> QBOFault:
+    # qbo-api.md §11a: non-US invoices without a tax code are refused with 6000 and "Business
+    # Validation Error: Make sure all your transactions have a GST/HST rate before you save."
+    # (Canada; "VAT" in the UK). The same refusal on Bill/PO/VendorCredit is UNCONFIRMED (assumed).
+    return business_validation(
+        f"Make sure all your transactions have a {TAX_NAMES.get(country, 'tax')} rate before you save.", element)
+
+
+def multicurrency_off(what: str, currency: str) -> QBOFault:
+    # Multicurrency must be on for anything in a foreign currency (qbo-api.md §11). Wording UNCONFIRMED.
+    return business_validation(
+        f"Multicurrency is not enabled for this company; a {what} in {currency} cannot be saved.", "CurrencyRef")
+
+
+def currency_not_vendors(vendor_currency: str) -> QBOFault:
+    # "CurrencyRef must equal the vendor's currency" (qbo-api.md §11). Wording UNCONFIRMED.
+    return business_validation(
+        f"The currency of the transaction must match the vendor's currency ({vendor_currency}).", "CurrencyRef")
+
+
 def over_payment(txn_type: str, txn_id: str) -> QBOFault:
     # No published code for applying more than a bill's open balance: nearest documented is the
     # generic 6000 business validation error. UNCONFIRMED wording.

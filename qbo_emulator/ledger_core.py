@@ -103,6 +103,16 @@ class LedgerCore:
             ref["name"] = name
         return target
 
+    def home_currency(self) -> str:
+        """The currency the company keeps its books in (Preferences.CurrencyPrefs.HomeCurrency): what
+        a vendor, customer or account without a CurrencyRef is in."""
+        prefs = self.company.get("Preferences", "1") or {}
+        return str(((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") or "USD")
+
+    def multicurrency(self) -> bool:
+        prefs = self.company.get("Preferences", "1") or {}
+        return bool((prefs.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled"))
+
     def closing_date(self) -> str | None:
         prefs = self.company.get("Preferences", "1") or {}
         return prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate")

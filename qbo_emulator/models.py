@@ -43,6 +43,8 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("Department", "list", required=("Name",), name_field="Name"),
         EntitySpec("Term", "list", required=("Name",), name_field="Name"),
         EntitySpec("TaxCode", "list", name_field="Name", read_only=True, cdc=False),
+        # Non-US editions only (tax_tables.py); read only and not in CDC (qbo-api.md §4, §11a).
+        EntitySpec("TaxRate", "list", required=("Name",), name_field="Name", read_only=True, cdc=False),
         # PurchaseOrder: APAccountRef is listed as required by Intuit; we enforce it (safe reading).
         EntitySpec("PurchaseOrder", "txn", required=("VendorRef", "APAccountRef", "Line"), deletable=True,
                    webhook=True),

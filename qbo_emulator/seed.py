@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .currency import vendor_currency_fields
 from .models import Company, Obj
+from .tax_tables import ADDRESSES, COUNTRIES, HOME_CURRENCY, add_tax_lists, default_code_ref, seed_tax_edition
 
 if TYPE_CHECKING:
     from .runtime import Emulator
@@ -40,10 +42,16 @@ PO_CUSTOM_FIELDS = [{"DefinitionId": "1", "Name": "Crew #", "Type": "StringType"
 
 
 def create_company(emulator: Emulator, *, name: str = "Sandbox Company", realm_id: str | None = None,
-                   seed: bool = True, home_currency: str = "USD") -> Company:
-    """A company keeps its books in ``home_currency``, chosen when it is created and never changed
-    afterwards (in QBO the home currency is fixed once set; Preferences are read-only in the API)."""
-    home_currency = home_currency.upper()
+                   seed: bool = True, home_currency: str | None = None, country: str = "US",
+                   multicurrency: bool = False) -> Company:
+    """A company of one tax edition (``country`` US, GB or CA: tax_tables.py) keeping its books in
+    ``home_currency`` (by default the country's: USD, GBP, CAD), chosen when it is created and
+    never changed afterwards (in QBO the home currency is fixed once set; Preferences are
+    read-only in the API). ``multicurrency`` can be turned on later, never off (qbo-api.md §11)."""
+    country = country.upper()
+    if country not in COUNTRIES:
+        raise ValueError(f"country must be one of {', '.join(COUNTRIES)}")
+    home_currency = (home_currency or HOME_CURRENCY[country]).upper()
     if len(home_currency) != 3 or not home_currency.isalpha():
         raise ValueError("home_currency must be a three-letter currency code")
     company = emulator.store.add(Company(realm_id=realm_id or emulator.store.new_realm_id(), name=name))
@@ -54,18 +62,13 @@ def create_company(emulator: Emulator, *, name: str = "Sandbox Company", realm_i
                                 "CustomerTerminology": "Customers"},
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True,
                                     "UseCustomTxnNumbers": True, "POCustomField": PO_CUSTOM_FIELDS},
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": home_currency}},
+        "CurrencyPrefs": {"MultiCurrencyEnabled": bool(multicurrency), "HomeCurrency": {"value": home_currency}},
     }, obj_id="1")
     ledger.create("CompanyInfo", {
-        "CompanyName": name, "LegalName": name, "Country": "USA",
-        "CompanyAddr": {"Line1": "123 Sierra Way", "City": "San Pablo", "CountrySubDivisionCode": "CA",
-                        "PostalCode": "87999", "Country": "USA"},
+        "CompanyName": name, "LegalName": name, "Country": country, "CompanyAddr": dict(ADDRESSES[country]),
         "FiscalYearStartMonth": "January", "SupportedLanguages": "en",
     }, obj_id="1")
-    for code, label in (("TAX", "Taxable"), ("NON", "Non-taxable")):
-        # US companies use the TAX/NON pseudo codes on lines (qbo-api.md §1.7).
-        ledger.create("TaxCode", {"Name": code, "Description": label, "Taxable": code == "TAX",
-                                  "TaxGroup": False}, obj_id=code)
+    seed_tax_edition(ledger, country)
     if seed:
         seed_company(emulator, company, defaults=True)
     return company
@@ -84,6 +87,8 @@ def seed_company(emulator: Emulator, company: Company, *, defaults: bool = False
         data.setdefault("customers", DEFAULT_CUSTOMERS)
         data.setdefault("vendors", DEFAULT_VENDORS)
     created: dict[str, dict[str, str]] = {}
+    if data.get("tax_rates") or data.get("tax_codes"):
+        created.update(add_tax_lists(ledger, list(data.get("tax_rates") or []), list(data.get("tax_codes") or [])))
     plan = [("accounts", "Account", "Name"), ("terms", "Term", "Name"), ("classes", "Class", "Name"),
             ("departments", "Department", "Name"), ("customers", "Customer", "DisplayName"),
             ("vendors", "Vendor", "DisplayName")]
@@ -122,20 +127,26 @@ def bulk_load(emulator: Emulator, company: Company, *, bills: int, pay_ratio: fl
     paid_every = 0 if pay_ratio <= 0 else max(1, round(1 / pay_ratio))
     bill_ids: list[str] = []
     payment_ids: list[str] = []
+    detail: Obj = {"AccountRef": {"value": expense["Id"]}}
+    code = default_code_ref(company)
+    if code:
+        detail["TaxCodeRef"] = code  # non-US lines need a tax code (tax.py)
     for i in range(bills):
         txn_date = (first + timedelta(days=i % max(1, days))).isoformat()
         value = round(amount + (i % 97), 2)
         vendor = vendors[i % len(vendors)]
+        currency = vendor_currency_fields(company, vendor)
         bill = ledger.create("Bill", {
             "VendorRef": {"value": vendor}, "TxnDate": txn_date, "DocNumber": f"BULK-{company.next_id}",
             "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": value,
-                      "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense["Id"]}}}]})
+                      "AccountBasedExpenseLineDetail": dict(detail)}], **currency})
         bill_ids.append(bill["Id"])
         if paid_every and i % paid_every == 0:
+            total = bill["TotalAmt"]  # with tax outside the US
             payment = ledger.create("BillPayment", {
-                "VendorRef": {"value": vendor}, "PayType": "Check", "TotalAmt": value, "TxnDate": txn_date,
-                "CheckPayment": {"BankAccountRef": {"value": bank["Id"]}},
-                "Line": [{"Amount": value, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}]})
+                "VendorRef": {"value": vendor}, "PayType": "Check", "TotalAmt": total, "TxnDate": txn_date,
+                "CheckPayment": {"BankAccountRef": {"value": bank["Id"]}}, **currency,
+                "Line": [{"Amount": total, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}]})
             payment_ids.append(payment["Id"])
     return {"bills": len(bill_ids), "payments": len(payment_ids),
             "first_bill_id": bill_ids[0] if bill_ids else None,

@@ -80,7 +80,7 @@ class Ledger(TransactionRules):
             raise faults.linked_transaction("Bill")
         if entity == "VendorCredit" and current.get("LinkedTxn"):
             raise faults.linked_transaction("VendorCredit")
-        self._unlink(entity, current)
+        self._unlink(entity, current, deleting=True)
         del self.company.table(entity)[current["Id"]]
         key = doc_key(entity, current)
         if key:
@@ -143,12 +143,6 @@ class Ledger(TransactionRules):
         self.emit("Attachable", obj, "Create")
         return obj
 
-    def home_currency(self) -> str:
-        """The currency the company keeps its books in (Preferences.CurrencyPrefs.HomeCurrency): what
-        a vendor, customer or account without a CurrencyRef is in."""
-        prefs = self.company.get("Preferences", "1") or {}
-        return str(((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") or "USD")
-
     def set_closing_date(self, book_close_date: str | None) -> Obj:
         """The closing date is set by a QBO user, never through the API (qbo-api.md §8.4)."""
         if book_close_date:
@@ -210,6 +204,7 @@ class Ledger(TransactionRules):
                 # A vendor's currency is fixed at creation (qbo-api.md §1.6).
                 raise faults.business_validation("You can't change the currency of a vendor.", "CurrencyRef")
             currency.setdefault("name", CURRENCY_NAMES.get(currency.get("value", ""), currency.get("value")))
+            self.check_name_currency(entity, str(currency.get("value") or "").upper())
             obj["CurrencyRef"] = currency
             if entity == "Vendor":
                 obj.setdefault("Vendor1099", False)

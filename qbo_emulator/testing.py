@@ -80,9 +80,13 @@ class RunningEmulator:
         response.raise_for_status()
         return response.json()
 
-    def create_company(self, name: str = "Sandbox Company", *, seed: bool = True,
-                       home_currency: str = "USD") -> dict[str, Any]:
-        body = {"name": name, "seed": seed, "home_currency": home_currency}
+    def create_company(self, name: str = "Sandbox Company", *, seed: bool = True, home_currency: str | None = None,
+                       country: str = "US", multicurrency: bool = False) -> dict[str, Any]:
+        """A company of edition `country` (US, GB, CA); `home_currency` defaults to the country's
+        (USD, GBP, CAD)."""
+        body: dict[str, Any] = {"name": name, "seed": seed, "country": country, "multicurrency": multicurrency}
+        if home_currency:
+            body["home_currency"] = home_currency
         result: dict[str, Any] = self.control("POST", "/companies", json=body)
         return result
 

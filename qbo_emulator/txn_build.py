@@ -11,15 +11,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from . import faults
-from .ledger_core import CENT, CURRENCY_NAMES, dec, money, num
+from .currency import CurrencyRules
+from .ledger_core import CENT, dec, money, num
 from .models import EntitySpec, Obj, doc_key
+from .tax import TaxRules
 from .txn_links import TransactionLinks
 
 EXPENSE_DETAILS = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
 
 
-class TransactionRules(TransactionLinks):
-    """Building transactions (validation and computed fields); links come from `TransactionLinks`."""
+class TransactionRules(TransactionLinks, TaxRules, CurrencyRules):
+    """Building transactions (validation and computed fields); links come from `TransactionLinks`,
+    tax from `TaxRules` (tax.py), currencies from `CurrencyRules` (currency.py)."""
 
     def _build_txn(self, spec: EntitySpec, obj: Obj, current: Obj | None, obj_id: str, allow_dup: bool) -> Obj:
         entity = spec.name
@@ -31,9 +34,7 @@ class TransactionRules(TransactionLinks):
         obj["TxnDate"] = txn_date
         self.check_open_period(txn_date)
         vendor = self.ref("Vendor", obj["VendorRef"], "VendorRef")
-        if obj.get("CurrencyRef"):
-            code = obj["CurrencyRef"].get("value", "")
-            obj["CurrencyRef"].setdefault("name", CURRENCY_NAMES.get(code, code))
+        self.check_txn_currency(obj, vendor)
         if obj.get("DepartmentRef"):
             self.ref("Department", obj["DepartmentRef"], "DepartmentRef")
         if obj.get("ClassRef"):
@@ -51,7 +52,10 @@ class TransactionRules(TransactionLinks):
                 raise faults.duplicate_doc_number(str(obj["DocNumber"]), entity, holder)
         if entity == "BillPayment":
             return self._build_payment(obj, current, obj_id)
-        total = self._expense_lines(obj, current)
+        mode = self.tax_mode(obj)
+        total = self._expense_lines(obj, current, mode)
+        if mode is not None:
+            total = self.apply_tax(obj, mode)  # TotalAmt includes the tax QBO computes (§11a)
         obj["TotalAmt"] = num(total)
         if entity == "Bill":
             self._bill_terms(obj)
@@ -96,7 +100,7 @@ class TransactionRules(TransactionLinks):
                 return acct
         return None
 
-    def _expense_lines(self, obj: Obj, current: Obj | None) -> Decimal:
+    def _expense_lines(self, obj: Obj, current: Obj | None, mode: str | None) -> Decimal:
         lines = obj["Line"]
         old_ids = {str(line.get("Id")) for line in (current or {}).get("Line", [])}
         used: set[str] = set()
@@ -124,13 +128,15 @@ class TransactionRules(TransactionLinks):
                 self.ref("Item", detail.get("ItemRef"), "Line.ItemBasedExpenseLineDetail.ItemRef")
                 if detail.get("Qty") is not None and detail.get("UnitPrice") is not None:
                     expected = (dec(detail["Qty"], "Qty") * dec(detail["UnitPrice"], "UnitPrice")).quantize(CENT)
-                    if expected != amount.quantize(CENT):
+                    # TaxInclusive prices are gross, so the gross is what Qty × UnitPrice must give.
+                    if expected != self.sent_amount(line, detail, mode).quantize(CENT):
                         raise faults.amount_mismatch(line["Amount"])
             for key, entity in (("ClassRef", "Class"), ("CustomerRef", "Customer")):
                 if detail.get(key):
                     self.ref(entity, detail[key], f"Line.{detail_type}.{key}")
             detail.setdefault("BillableStatus", "NotBillable")
-            detail.setdefault("TaxCodeRef", {"value": "NON"})
+            if mode is None:
+                detail.setdefault("TaxCodeRef", {"value": "NON"})  # US: QBO's default pseudo code
             # "If Id ... exists for the company, the request is considered an update operation
             # for a line item"; otherwise the line is new and gets a fresh Id.
             line_id = str(line.get("Id", ""))

@@ -118,14 +118,22 @@ class Qbo:
                           "AccountBasedExpenseLineDetail": {"AccountRef": {"value": self.account("Advertising")}}}],
                 **fields}
 
+    def line(self, amount: float | str, tax_code: str | None = None, **detail: Any) -> dict[str, Any]:
+        """An account-based expense line; `tax_code` is a TaxCode *name* of the company's edition."""
+        body: dict[str, Any] = {"AccountRef": {"value": self.account("Advertising")}, **detail}
+        if tax_code is not None:
+            body["TaxCodeRef"] = {"value": self.ids["TaxCode"][tax_code]}
+        return {"DetailType": "AccountBasedExpenseLineDetail", "Amount": amount, "AccountBasedExpenseLineDetail": body}
+
     def payment_body(self, bill: dict[str, Any], amount: float | str, **fields: Any) -> dict[str, Any]:
         return {"VendorRef": bill["VendorRef"], "PayType": "Check", "TotalAmt": amount,
                 "CheckPayment": {"BankAccountRef": {"value": self.account("Checking")}},
                 "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}], **fields}
 
 
-async def connect(client: httpx.AsyncClient, name: str = "Sandbox Company") -> Qbo:
-    response = await client.post("/_emulator/companies", json={"name": name, "tokens": True})
+async def connect(client: httpx.AsyncClient, name: str = "Sandbox Company", **company: Any) -> Qbo:
+    """A new company with tokens; `company` adds control API options (`country`, `multicurrency`, ...)."""
+    response = await client.post("/_emulator/companies", json={"name": name, "tokens": True, **company})
     assert response.status_code == 200, response.text
     data = response.json()
     return Qbo(client=client, realm=data["realmId"], token=data["tokens"]["access_token"], ids=data["ids"],

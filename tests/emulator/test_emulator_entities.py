@@ -125,7 +125,10 @@ async def test_given_a_purchase_order_when_billed_then_both_sides_link_and_po_cl
                   "ItemBasedExpenseLineDetail": {"ItemRef": {"value": qbo.ids["Item"]["Garden Supplies"]},
                                                  "Qty": 1, "UnitPrice": 25}}]})
     assert po["POStatus"] == "Open" and po["TotalAmt"] == 25.0
-    bill = await qbo.create("Bill", qbo.bill_body(25.0, LinkedTxn=[{"TxnId": po["Id"], "TxnType": "PurchaseOrder"}]))
+    body = qbo.bill_body(25.0, LinkedTxn=[{"TxnId": po["Id"], "TxnType": "PurchaseOrder"}])
+    # A PO closes only when its lines are billed through line links (TxnLineId, qbo-api.md §11a).
+    body["Line"][0]["LinkedTxn"] = [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": po["Line"][0]["Id"]}]
+    bill = await qbo.create("Bill", body)
     assert bill["LinkedTxn"] == [{"TxnId": po["Id"], "TxnType": "PurchaseOrder"}]
     po_read = await qbo.read("PurchaseOrder", po["Id"])
     assert po_read["LinkedTxn"] == [{"TxnId": bill["Id"], "TxnType": "Bill"}]
