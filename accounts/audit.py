@@ -45,6 +45,7 @@ class Action(enum.StrEnum):
     SETTINGS_CHANGED = "settings changed"
     RETRY_ALL_FAILED = "retry all failed"
     LISTS_IMPORTED = "lists imported"
+    TAX_CODES_MAPPED = "tax codes mapped"
     PAYMENTS_IMPORTED = "payments imported"
     RECONCILIATION_FIXED = "reconciliation fixes applied"
 

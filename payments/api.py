@@ -23,7 +23,6 @@ from payments.serializers import (
     PaymentIn,
     PaymentOut,
 )
-from procurement.models import DocumentKind
 from procurement.selectors import document_get
 from procuresync.api import ID, paginated, parsed, user_of
 from procuresync.api_errors import READ_ERRORS, WRITE_ERRORS
@@ -50,7 +49,8 @@ class PaymentListView(APIView):
     @extend_schema(request=PaymentIn, responses={201: PaymentOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:
         values = parsed(PaymentIn, request.data).validated_data
-        invoice = document_get(user=user_of(request), document_id=values["invoice"], kind=DocumentKind.INVOICE)
+        # Any document of the caller's: the service says why a purchase order or a credit note takes no payment.
+        invoice = document_get(user=user_of(request), document_id=values["invoice"])
         payment = services.payment_record(
             actor=user_of(request),
             invoice=invoice,

@@ -1,4 +1,9 @@
-"""Payments of approved invoices: recorded here by hand, or imported from QuickBooks."""
+"""Payments of approved invoices: recorded here by hand, or imported from QuickBooks.
+
+A supplier credit that QuickBooks applies in a bill payment is a payment of that bill (method
+Supplier Credit) too; ``credit_note`` then names our credit note it came from, whose status
+(Partly Applied, Applied) follows from such payments.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,10 @@ class PaymentStatus(models.TextChoices):
 class Payment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="payments")
     invoice = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
+    # Supplier credits from QuickBooks only: the credit note applied to the invoice's bill.
+    credit_note = models.ForeignKey(
+        Document, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_applications"
+    )
     amount = models.DecimalField(max_digits=18, decimal_places=2)
     paid_on = models.DateField()
     method = models.CharField(max_length=20, choices=Method.choices)

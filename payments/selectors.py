@@ -21,6 +21,7 @@ def payment_list(
     method: str = "",
     status: str = "",
     invoice_id: int | None = None,
+    credit_note_id: int | None = None,
 ) -> QuerySet[Payment]:
     require(user, Permission.PAYMENT_VIEW)
     qs = Payment.objects.filter(company_id=user.tenant_id).select_related("invoice", "invoice__supplier")
@@ -36,6 +37,8 @@ def payment_list(
         qs = qs.filter(status=status)
     if invoice_id:
         qs = qs.filter(invoice_id=invoice_id)
+    if credit_note_id:  # the supplier credits QuickBooks applied from this credit note
+        qs = qs.filter(credit_note_id=credit_note_id)
     return qs.order_by("-paid_on", "-id")
 
 

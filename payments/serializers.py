@@ -35,6 +35,12 @@ class PaymentOut(serializers.ModelSerializer):
     supplier = serializers.IntegerField(source="invoice.supplier_id", read_only=True)
     supplier_name = serializers.CharField(source="invoice.supplier.name", read_only=True)
     currency = serializers.CharField(source="invoice.currency", read_only=True)
+    credit_note = serializers.IntegerField(
+        source="credit_note_id",
+        read_only=True,
+        allow_null=True,
+        help_text="A supplier credit from QuickBooks: the credit note it applied to the invoice.",
+    )
 
     class Meta:
         model = Payment
@@ -52,6 +58,7 @@ class PaymentOut(serializers.ModelSerializer):
             "source",
             "status",
             "reference",
+            "credit_note",
             "created_at",
             "cancelled_at",
             "cancel_reason",

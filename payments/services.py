@@ -2,6 +2,11 @@
 
 Payments recorded or cancelled here are never sent to QuickBooks (the seed's rule); they only
 change the invoice's status here. Payments from QuickBooks come in through ``qbo_payments_apply``.
+
+Credit notes are never paid here. QuickBooks applies one to bills as a supplier credit in a bill
+payment, which arrives as a payment of the invoice pointing at the credit note (``credit_note``);
+``credit_note_status_recompute`` then makes the credit note Partly Applied or Applied. Wherever
+both are locked, the invoices are locked before the credit notes.
 """
 
 from __future__ import annotations
@@ -41,6 +46,49 @@ def payment_status_for(*, total: Decimal, paid: Decimal) -> Status:
     return Status.PAID
 
 
+def applied_amount(credit_note: Document) -> Decimal:
+    """How much of a credit note QuickBooks has applied to bills: its active supplier-credit payments."""
+    total = credit_note.credit_applications.filter(status=PaymentStatus.ACTIVE).aggregate(s=Sum("amount"))["s"]
+    return (total or Decimal("0")).quantize(CENT)
+
+
+def application_status_for(*, total: Decimal, applied: Decimal) -> Status:
+    """Credit note status as a function of its approved total and its active applications."""
+    if applied <= 0:
+        return Status.APPROVED
+    if applied < total:
+        return Status.PARTLY_APPLIED
+    return Status.APPLIED
+
+
+def credit_note_status_recompute(
+    credit_note: Document, *, actor: User | None = None, source: str = "QuickBooks"
+) -> None:
+    """Recompute Applied / Partly Applied / Approved from the credit note's active applications.
+
+    Only a credit note in the approved family changes: one in revision (or pending, or cancelled)
+    keeps its status and is recomputed when it is approved again, as an invoice is for payments.
+    Takes the credit note's row lock itself (inside the caller's transaction, if there is one);
+    ``credit_note`` is brought up to date. ``actor`` is the person whose act caused it (cancelling
+    the payment here); QuickBooks' changes have none.
+    """
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=credit_note.pk)
+        if locked.kind != DocumentKind.CREDIT_NOTE or locked.status not in workflow.APPROVED_STATUSES:
+            credit_note.status = locked.status
+            return
+        applied = applied_amount(locked)
+        document_set_payment_status(
+            document=locked,
+            status=application_status_for(total=locked.total, applied=applied),
+            actor=actor,
+            source=source,
+            comment=f"Applied {applied} of {locked.total} {locked.currency} to bills",
+            action="applied",
+        )
+        credit_note.status = locked.status
+
+
 def invoice_refresh_payment_status(
     *, invoice: Document, actor: User | None, source: str = "", comment: str = ""
 ) -> Status:
@@ -58,7 +106,11 @@ def before_document_transition(document: Document, action: workflow.DocumentActi
     """Guard (``procurement.hooks.before_transition``), called with the invoice locked and still in
     its current status. An invoice with active payments cannot be cancelled (QuickBooks would keep
     its bill), and cannot be approved with a total below them (QuickBooks would refuse the update).
-    Payments from QuickBooks reach an invoice in revision too, so the status alone cannot tell."""
+    Payments from QuickBooks reach an invoice in revision too, so the status alone cannot tell.
+    A credit note with active applications, likewise (``_before_credit_note_transition``)."""
+    if document.kind == DocumentKind.CREDIT_NOTE:
+        _before_credit_note_transition(document, action)
+        return
     if document.kind != DocumentKind.INVOICE or action not in (
         workflow.DocumentAction.CANCEL,
         workflow.DocumentAction.APPROVE,
@@ -83,10 +135,37 @@ def before_document_transition(document: Document, action: workflow.DocumentActi
         )
 
 
+def _before_credit_note_transition(credit_note: Document, action: workflow.DocumentAction) -> None:
+    if action not in (workflow.DocumentAction.CANCEL, workflow.DocumentAction.APPROVE):
+        return
+    applied = applied_amount(credit_note)
+    if applied <= 0:
+        return
+    if action == workflow.DocumentAction.CANCEL:
+        raise TransitionNotAllowed(
+            f"Credit note {credit_note.number} cannot be cancelled: QuickBooks has applied {applied:,.2f} of it "
+            f"to bills. Remove those applications in QuickBooks first, then cancel the credit note.",
+            field="status",
+        )
+    if credit_note.total < applied:
+        raise TransitionNotAllowed(
+            f"Credit note {credit_note.number} cannot be approved: QuickBooks has already applied {applied:,.2f} "
+            f"{credit_note.currency} of it, more than its new total of {credit_note.total:,.2f} "
+            f"{credit_note.currency}. Raise the total to at least {applied:,.2f}, or remove applications in "
+            "QuickBooks first.",
+            field="total",
+        )
+
+
 def on_document_transition(document: Document, action: workflow.DocumentAction, actor: User | None) -> None:
     """Listener (``procurement.hooks.on_transition``), inside the transition's transaction and row
     lock: an approved invoice is Partly Paid or Paid at once if payments arrived while it was in
-    revision or pending (QuickBooks payments are kept but do not change such an invoice's status)."""
+    revision or pending (QuickBooks payments are kept but do not change such an invoice's status).
+    A credit note is Partly Applied or Applied at once in the same way."""
+    if document.kind == DocumentKind.CREDIT_NOTE and action == workflow.DocumentAction.APPROVE:
+        if applied_amount(document) > 0:
+            credit_note_status_recompute(document, actor=actor, source="")
+        return
     if document.kind != DocumentKind.INVOICE or action != workflow.DocumentAction.APPROVE:
         return
     paid = paid_amount(document)
@@ -124,6 +203,12 @@ def payment_record(
         raise ValidationFailed("The payment could not be recorded.", fields=errors)
     with transaction.atomic():
         invoice = Document.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind == DocumentKind.CREDIT_NOTE:
+            raise ValidationFailed(
+                f"{invoice.number} is a credit note: payments are recorded against invoices only. QuickBooks "
+                "applies a credit note to bills, and those applications come back here by themselves.",
+                field="invoice",
+            )
         if invoice.kind != DocumentKind.INVOICE:
             raise ValidationFailed("Payments belong to invoices, not purchase orders.", field="invoice")
         if invoice.status not in workflow.APPROVED_STATUSES:
@@ -172,6 +257,9 @@ def payment_cancel(*, actor: User, payment: Payment, reason: str = "") -> Paymen
         invoice_refresh_payment_status(
             invoice=invoice, actor=actor, comment=f"Payment of {payment.amount} on {payment.paid_on} cancelled"
         )
+        if payment.credit_note_id is not None:  # a supplier credit: the credit note is less applied now
+            assert payment.credit_note is not None
+            credit_note_status_recompute(payment.credit_note, actor=actor, source="")
     return payment
 
 
@@ -188,6 +276,9 @@ class ImportedPart:
     paid_on: dt.date
     method: str
     reference: str
+    # A supplier credit: our credit note that QuickBooks applied (its VendorCredit), if we have it.
+    # A credit note of another company, or a document that is no credit note, is not linked.
+    credit_note_id: int | None = None
 
 
 @dataclass
@@ -234,9 +325,11 @@ def qbo_payments_apply(
     now = timezone.now()
     with transaction.atomic():
         invoices, existing = _lock_then_read(company_id=company_id, realm_id=realm_id, txns=txns)
+        credit_notes = _lock_credit_notes(company_id=company_id, txns=txns, existing=existing)
         create: list[Payment] = []
         change: list[Payment] = []
         touched: dict[int, str] = {}  # invoice id → txn id that changed it
+        touched_credit_notes: dict[int, str] = {}  # credit note id → txn id that changed its applications
         by_txn: dict[str, list[Payment]] = {}
         for (tid, _key), row in existing.items():
             by_txn.setdefault(tid, []).append(row)
@@ -259,16 +352,20 @@ def qbo_payments_apply(
                 change.append(gone)
                 outcome.cancelled += 1
                 touched[gone.invoice_id] = txn_id
+                if gone.credit_note_id is not None:
+                    touched_credit_notes[gone.credit_note_id] = txn_id
             for key, part in wanted.items():
                 invoice = invoices.get(part.invoice_id)
                 if invoice is None:
                     continue
                 payment = existing.get((txn_id, key))
+                link = part.credit_note_id if part.credit_note_id in credit_notes else None
                 if payment is None:
                     create.append(
                         Payment(
                             company_id=invoice.company_id,
                             invoice_id=invoice.pk,
+                            credit_note_id=link,
                             amount=part.amount,
                             paid_on=part.paid_on,
                             method=part.method,
@@ -283,6 +380,8 @@ def qbo_payments_apply(
                     )
                     outcome.new += 1
                     touched[invoice.pk] = txn_id
+                    if link is not None:
+                        touched_credit_notes[link] = txn_id
                     continue
                 # Cancelled by QuickBooks earlier and back now (an edit): active again. Cancelled by
                 # a person here: their decision stands.
@@ -290,11 +389,20 @@ def qbo_payments_apply(
                 if payment.status == PaymentStatus.CANCELLED and not revive:
                     outcome.unchanged += 1
                     continue
-                same = (payment.amount, payment.paid_on, payment.method) == (part.amount, part.paid_on, part.method)
+                same = (payment.amount, payment.paid_on, payment.method, payment.credit_note_id) == (
+                    part.amount,
+                    part.paid_on,
+                    part.method,
+                    link,
+                )
                 if same and not revive:
                     outcome.unchanged += 1
                     continue
+                for credit_note_id in (payment.credit_note_id, link):  # the one it leaves, the one it joins
+                    if credit_note_id is not None:
+                        touched_credit_notes[credit_note_id] = txn_id
                 payment.amount, payment.paid_on, payment.method = part.amount, part.paid_on, part.method
+                payment.credit_note_id = link
                 payment.status, payment.cancelled_at, payment.cancel_reason = PaymentStatus.ACTIVE, None, ""
                 change.append(payment)
                 outcome.updated += 1
@@ -311,10 +419,13 @@ def qbo_payments_apply(
         Payment.objects.bulk_create(create, batch_size=500)
         Payment.objects.bulk_update(
             change,
-            ["amount", "paid_on", "method", "status", "cancelled_at", "cancel_reason", "qbo_version"],
+            ["amount", "paid_on", "method", "credit_note", "status", "cancelled_at", "cancel_reason", "qbo_version"],
             batch_size=500,
         )
         _refresh_many(invoices, touched, source)
+        for credit_note_id, txn_id in sorted(touched_credit_notes.items()):
+            if credit_note_id in credit_notes:
+                credit_note_status_recompute(credit_notes[credit_note_id], source=source(txn_id))
     return outcome
 
 
@@ -342,6 +453,20 @@ def _lock_then_read(
         candidates = {p.invoice_id for p in existing.values()} - asked
         if not candidates:
             return invoices, existing
+
+
+def _lock_credit_notes(
+    *, company_id: int, txns: dict[str, list[ImportedPart]], existing: dict[tuple[str, str], Payment]
+) -> dict[int, Document]:
+    """Lock, after the invoices and in pk order, the company's credit notes that the parts name or
+    that the existing payments of these bill payments point at (a part may move off one)."""
+    named = [part.credit_note_id for parts in txns.values() for part in parts]
+    named += [payment.credit_note_id for payment in existing.values()]
+    ids = sorted({pk for pk in named if pk is not None})
+    if not ids:
+        return {}
+    locked = Document.objects.select_for_update().filter(pk__in=ids, company_id=company_id)
+    return {document.pk: document for document in locked.filter(kind=DocumentKind.CREDIT_NOTE).order_by("pk")}
 
 
 def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source: Callable[[str], str]) -> None:

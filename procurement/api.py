@@ -1,9 +1,9 @@
-"""REST endpoints for suppliers, purchase orders and invoices (mounted under /api/v1/).
+"""REST endpoints for suppliers, purchase orders, invoices and credit notes (mounted under /api/v1/).
 
 Each method parses with an input serializer, calls a selector or service, and renders with an
 output serializer. Objects are always looked up from ``request.user`` (another company's id is a
 404), roles are checked by the services, and refusals become the one error shape in
-``procuresync.api_errors``. Purchase orders and invoices share these views; the URL sets ``kind``.
+``procuresync.api_errors``. All kinds of document share these views; the URL sets ``kind``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class SupplierDetailView(APIView):
         return Response(SupplierOut(supplier).data)
 
 
-# ---------------------------------------------------------------- purchase orders and invoices
+# ---------------------------------------------------------------- purchase orders, invoices, credit notes
 
 
 def document_detail(*, request: Request, pk: int, kind: str) -> Document:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from procurement import selectors
 from procurement.inputs import DocumentData, LineData, SupplierData
-from procurement.models import DiscountType, Document, DocumentKind, ListKind, Status, Supplier
+from procurement.models import DiscountType, Document, DocumentKind, ListKind, Status, Supplier, carries_supplier_code
 from procurement.validation import COMMENT_MAX, NOTES_MAX, document_data_from
 from procuresync.errors import DomainError
 from procuresync.web import FieldTarget, apply_errors
@@ -32,6 +32,27 @@ class PurchaseOrderField(forms.ModelChoiceField):
         return f"{obj.number} · {obj.supplier.name}"
 
 
+class SupplierTaggedSelect(forms.Select):
+    """Each option says whose it is (``data-supplier``), so the page can offer only the chosen
+    supplier's invoices; without script every invoice is listed, named with its supplier."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if isinstance(instance, Document):
+            option["attrs"]["data-supplier"] = str(instance.supplier_id)
+        return option
+
+
+class CreditedInvoiceField(forms.ModelChoiceField):
+    """The invoice a credit note credits: number, supplier and the supplier's own number."""
+
+    widget = SupplierTaggedSelect
+
+    def label_from_instance(self, obj: Document) -> str:
+        return f"{obj.number} · {obj.supplier.name} · {obj.supplier_unique_code}"
+
+
 class DocumentForm(forms.Form):
     supplier = forms.ModelChoiceField(queryset=Supplier.objects.none(), empty_label="Choose a supplier")
     issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -42,6 +63,10 @@ class DocumentForm(forms.Form):
     )
     purchase_order = PurchaseOrderField(
         queryset=Document.objects.none(), required=False, label="Purchase order", empty_label="None"
+    )
+    credited_invoice = CreditedInvoiceField(
+        queryset=Document.objects.none(), required=False, label="Credits invoice", empty_label="None",
+        help_text="The supplier's invoice this credit note reduces, if it names one.",
     )
     currency = forms.CharField(required=False, max_length=3, help_text="Leave empty for the supplier's currency.")
     exchange_rate = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=18, decimal_places=8)
@@ -69,8 +94,19 @@ class DocumentForm(forms.Form):
                 | Q(pk=document.purchase_order_id if document else None)
             )
         else:
-            for name in ("due_date", "supplier_unique_code", "purchase_order"):
-                del self.fields[name]
+            del self.fields["due_date"], self.fields["purchase_order"]
+        if kind == DocumentKind.CREDIT_NOTE:
+            credited = self.fields["credited_invoice"]
+            assert isinstance(credited, CreditedInvoiceField)
+            # Every supplier's invoices that still stand: the service names a wrong supplier's
+            # invoice clearly, which a shorter list would turn into "not one of the choices".
+            credited_id = document.credited_invoice_id if document else None
+            credited.queryset = selectors.creditable_invoices(user, keep=credited_id)
+            self.fields["supplier_unique_code"].help_text = "The supplier's own credit note number."
+        else:
+            del self.fields["credited_invoice"]
+        if not carries_supplier_code(kind):
+            del self.fields["supplier_unique_code"]
         self.custom_fields = selectors.custom_fields_for(user, kind)
         for field in self.custom_fields:
             if field.choices_from:
@@ -156,6 +192,7 @@ def _header_initial(data: DocumentData) -> dict[str, Any]:
         "due_date": data.due_date,
         "supplier_unique_code": data.supplier_unique_code,
         "purchase_order": data.purchase_order_id,
+        "credited_invoice": data.credited_invoice_id,
         "currency": data.currency,
         "exchange_rate": data.exchange_rate.normalize() if data.exchange_rate is not None else None,
         "discount_type": data.discount_type,
@@ -218,6 +255,7 @@ class DocumentEditor:
             )
         supplier = cleaned["supplier"]
         purchase_order = cleaned.get("purchase_order")
+        credited_invoice = cleaned.get("credited_invoice")
         return DocumentData(
             supplier_id=supplier.pk,
             issue_date=cleaned["issue_date"],
@@ -230,6 +268,7 @@ class DocumentEditor:
             discount_value=cleaned["discount_value"] or Decimal("0"),
             supplier_unique_code=cleaned.get("supplier_unique_code", ""),
             purchase_order_id=purchase_order.pk if purchase_order else None,
+            credited_invoice_id=credited_invoice.pk if credited_invoice else None,
             custom_values={f.pk: cleaned.get(f"cf_{f.pk}", "") for f in self.form.custom_fields},
         )
 

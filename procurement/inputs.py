@@ -33,8 +33,9 @@ class DocumentData:
     notes: str = ""
     discount_type: str = ""
     discount_value: Decimal = Decimal("0")
-    supplier_unique_code: str = ""
-    purchase_order_id: int | None = None
+    supplier_unique_code: str = ""  # invoices and credit notes
+    purchase_order_id: int | None = None  # invoices only
+    credited_invoice_id: int | None = None  # credit notes only
     # Custom field id -> value; fields left out keep no value.
     custom_values: dict[int, str] = field(default_factory=dict)
 

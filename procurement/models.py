@@ -1,7 +1,7 @@
-"""Suppliers, purchase orders, invoices, their lines, custom fields and the append-only event log.
+"""Suppliers, purchase orders, invoices, credit notes, their lines, custom fields and the event log.
 
-Purchase orders and invoices share one ``Document`` model because they share numbering, lines,
-discounts, totals and the approval workflow. Totals are stored for fast lists but only ever written
+Purchase orders, invoices and supplier credit notes share one ``Document`` model because they share
+numbering, lines, discounts, totals and the approval workflow. Totals are stored for fast lists but only ever written
 by ``procurement.services.document_recalculate`` from the lines (see ``procurement.money``).
 """
 
@@ -74,6 +74,18 @@ class ListOption(models.Model):
 class DocumentKind(models.TextChoices):
     PURCHASE_ORDER = "purchase_order", "Purchase order"
     INVOICE = "invoice", "Invoice"
+    # Money the supplier owes us back (returned goods, a price correction). QuickBooks applies it
+    # to bills; it is never paid here.
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+# Kinds that carry the supplier's own number (Supplier Unique Code): required, and unique per
+# supplier among the documents of that kind that are not cancelled.
+SUPPLIER_CODE_KINDS = frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE})
+
+
+def carries_supplier_code(kind: str) -> bool:
+    return kind in SUPPLIER_CODE_KINDS
 
 
 class CustomField(models.Model):
@@ -85,6 +97,7 @@ class CustomField(models.Model):
     # options of that kind, which is how a "Location" field reaches QuickBooks as the Department.
     choices_from = models.CharField(max_length=20, choices=ListKind.choices, blank=True)
     applies_to_purchase_orders = models.BooleanField(default=True)
+    # Credit notes follow the invoices' setting: they are the same paper from the same supplier.
     applies_to_invoices = models.BooleanField(default=True)
 
     class Meta:
@@ -95,7 +108,9 @@ class CustomField(models.Model):
         return self.name
 
     def applies_to(self, kind: str) -> bool:
-        return self.applies_to_invoices if kind == DocumentKind.INVOICE else self.applies_to_purchase_orders
+        if kind == DocumentKind.PURCHASE_ORDER:
+            return self.applies_to_purchase_orders
+        return self.applies_to_invoices
 
 
 class DocumentNumbering(models.Model):
@@ -119,6 +134,9 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     PARTLY_PAID = "partly_paid", "Partly Paid"
     PAID = "paid", "Paid"
+    # Credit notes only, set by payments when QuickBooks applies the credit to bills (never by a user).
+    PARTLY_APPLIED = "partly_applied", "Partly Applied"
+    APPLIED = "applied", "Applied"
 
 
 class DiscountType(models.TextChoices):
@@ -141,9 +159,14 @@ class Document(models.Model):
     notes = models.TextField(blank=True)
     discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default="", blank=True)
     discount_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
-    # Invoices only: the supplier's own invoice number, shown as the QuickBooks Bill number.
+    # Invoices and credit notes (``carries_supplier_code``): the supplier's own number for it, shown
+    # as the QuickBooks Bill (or VendorCredit) number.
     supplier_unique_code = models.CharField(max_length=100, blank=True)
     purchase_order = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    # Credit notes only: the invoice of the same supplier it credits, if the supplier named one.
+    credited_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
     # Derived by document_recalculate; never typed in.
     subtotal = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
     discount_total = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -164,6 +187,14 @@ class Document(models.Model):
                 condition=models.Q(kind="invoice") & ~models.Q(status="cancelled"),
                 name="supplier_unique_code_unique_per_supplier",
             ),
+            # The same rule among credit notes: a supplier may number its credit notes and its
+            # invoices from separate series, so a credit note's code never clashes with an invoice's.
+            models.UniqueConstraint(
+                "supplier",
+                Lower("supplier_unique_code"),
+                condition=models.Q(kind="credit_note") & ~models.Q(status="cancelled"),
+                name="supplier_unique_code_unique_per_supplier_credit_note",
+            ),
             models.CheckConstraint(condition=models.Q(total__gte=0), name="document_total_not_negative"),
         ]
         indexes = [
@@ -177,6 +208,14 @@ class Document(models.Model):
     @property
     def is_invoice(self) -> bool:
         return self.kind == DocumentKind.INVOICE
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == DocumentKind.CREDIT_NOTE
+
+    @property
+    def carries_supplier_code(self) -> bool:
+        return carries_supplier_code(self.kind)
 
 
 class DocumentLine(models.Model):

@@ -14,6 +14,9 @@ The rule
    remainders (ties to the earlier line). So the shares add up to the discount exactly and no line's
    share exceeds its net.
 7. Line tax = round((line net − share) × tax rate / 100, 2). Total = Σ(net − share) + Σ tax.
+   A line whose tax is made of several rates (a Canadian GST + PST code, given as
+   ``tax_components``) rounds each rate's tax on its own and adds them, which is how QuickBooks
+   computes tax outside the US: line by line and rate by rate (see docs/amounts-tax-currency.md).
 
 Everything here is pure: plain ``Decimal`` in, plain ``Decimal`` out, no database.
 """
@@ -62,6 +65,13 @@ class LineInput:
     discount_type: str = ""
     discount_value: Decimal = ZERO
     tax_rate: Decimal = ZERO
+    # The rates that make up ``tax_rate`` when they are rounded one by one (QuickBooks' rule for
+    # a tax code with several purchase rates); empty: the single ``tax_rate``.
+    tax_components: tuple[Decimal, ...] = ()
+
+    def tax_on(self, base: Decimal) -> Decimal:
+        rates = self.tax_components or (self.tax_rate,)
+        return sum((to_cents(base * rate / HUNDRED) for rate in rates), ZERO)
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ def document_totals(
     shares = spread(document_discount, nets)
     line_totals = []
     for line, (gross, net), share in zip(lines, grosses_nets, shares, strict=True):
-        tax = to_cents((net - share) * line.tax_rate / HUNDRED)
+        tax = line.tax_on(net - share)
         line_totals.append(LineTotals(gross=gross, net=net, document_discount_share=share, tax=tax))
     tax_total = sum((lt.tax for lt in line_totals), ZERO)
     total = subtotal - document_discount + tax_total

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.roles import Permission, require
-from procurement.models import CustomField, Document, DocumentKind, ListOption, Supplier
+from procurement.models import CustomField, Document, DocumentKind, ListOption, Status, Supplier
 from procuresync.errors import NotFound
 
 SEARCH_MAX = 200  # characters of a search term that are looked for
@@ -57,10 +57,18 @@ def document_list(
 def document_get(*, user: User, document_id: object, kind: str | None = None) -> Document:
     try:
         pk = int(str(document_id))
-        return documents_for(user, kind).select_related("supplier", "purchase_order", "created_by").get(pk=pk)
+        qs = documents_for(user, kind)
+        return qs.select_related("supplier", "purchase_order", "credited_invoice", "created_by").get(pk=pk)
     except (Document.DoesNotExist, ValueError):
         label = DocumentKind(kind).label.lower() if kind else "document"
         raise NotFound(f"No such {label}.") from None
+
+
+def creditable_invoices(user: User, *, keep: int | None = None) -> QuerySet[Document]:
+    """Invoices a credit note may credit: those not cancelled or rejected (and ``keep``, the one a
+    credit note already credits, whatever became of it), with their suppliers."""
+    qs = documents_for(user, DocumentKind.INVOICE).select_related("supplier")
+    return qs.filter(~Q(status__in=[Status.CANCELLED, Status.REJECTED]) | Q(pk=keep)).order_by("-sequence")
 
 
 def list_options_for(user: User, kind: str) -> QuerySet[ListOption]:

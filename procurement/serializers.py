@@ -1,4 +1,4 @@
-"""API input and output shapes for suppliers, purchase orders and invoices.
+"""API input and output shapes for suppliers, purchase orders, invoices and credit notes.
 
 Inputs only parse types (dates, decimals, ids) into the ``procurement.inputs`` dataclasses; every
 business rule (positive quantities, discounts, currencies, duplicate codes) stays in the services,
@@ -109,7 +109,7 @@ class LineIn(serializers.Serializer):
 
 
 class DocumentIn(serializers.Serializer):
-    """A purchase order or an invoice. Invoice-only fields are ignored on purchase orders."""
+    """A purchase order, an invoice or a credit note. A field another kind has is ignored."""
 
     supplier = serializers.IntegerField()
     issue_date = serializers.DateField()
@@ -122,9 +122,19 @@ class DocumentIn(serializers.Serializer):
     discount_type = serializers.ChoiceField(DiscountType.choices, required=False, allow_blank=True, default="")
     discount_value = unsigned_decimal(4, required=False, default=Decimal("0"))
     supplier_unique_code = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="", help_text="Invoices only: the supplier's number."
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Invoices and credit notes: the supplier's own number for it.",
     )
     purchase_order = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Invoices only.")
+    credited_invoice = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Credit notes only: the invoice of the same supplier it credits (not cancelled or rejected).",
+    )
     lines = LineIn(many=True, allow_empty=True)
     custom_fields = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
@@ -157,6 +167,7 @@ class DocumentIn(serializers.Serializer):
             discount_value=values["discount_value"],
             supplier_unique_code=values["supplier_unique_code"],
             purchase_order_id=values["purchase_order"],
+            credited_invoice_id=values["credited_invoice"],
             lines=[LineIn.to_data(line) for line in values["lines"]],
             custom_values=values["custom_fields"],
         )
@@ -267,6 +278,7 @@ class DocumentSummaryOut(serializers.ModelSerializer):
             "discount_value",
             "supplier_unique_code",
             "purchase_order",
+            "credited_invoice",
             "subtotal",
             "discount_total",
             "tax_total",

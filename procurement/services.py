@@ -163,9 +163,13 @@ def custom_field_create(
 # ---------------------------------------------------------------- documents
 
 
+# The prefix a company's numbers of each kind start with until an Admin sets another.
+DEFAULT_PREFIX = {DocumentKind.PURCHASE_ORDER: "PO-", DocumentKind.INVOICE: "INV-", DocumentKind.CREDIT_NOTE: "CN-"}
+
+
 def _take_number(*, company_id: int, kind: str) -> tuple[int, str]:
     numbering, _ = DocumentNumbering.objects.select_for_update().get_or_create(
-        company_id=company_id, kind=kind, defaults={"prefix": "PO-" if kind == DocumentKind.PURCHASE_ORDER else "INV-"}
+        company_id=company_id, kind=kind, defaults={"prefix": DEFAULT_PREFIX[DocumentKind(kind)]}
     )
     # Skip numbers taken some other way (e.g. imported), so the unique constraint never trips.
     latest = (
@@ -235,6 +239,7 @@ def _write_event(
 def document_recalculate(document: Document) -> None:
     """Derive line and document totals from the lines (the only writer of those columns)."""
     lines = list(document.lines.all())
+    components = hooks.tax_components(document, lines)
     totals = money.document_totals(
         [
             money.LineInput(
@@ -243,8 +248,9 @@ def document_recalculate(document: Document) -> None:
                 discount_type=line.discount_type,
                 discount_value=line.discount_value,
                 tax_rate=line.tax_rate,
+                tax_components=line_components,
             )
-            for line in lines
+            for line, line_components in zip(lines, components, strict=True)
         ],
         document.discount_type,
         document.discount_value,
@@ -270,8 +276,9 @@ def _apply(document: Document, data: DocumentData, supplier: Supplier, exchange_
     document.notes = data.notes
     document.discount_type = data.discount_type
     document.discount_value = data.discount_value if data.discount_type else Decimal("0")
-    document.supplier_unique_code = data.supplier_unique_code.strip() if document.is_invoice else ""
+    document.supplier_unique_code = data.supplier_unique_code.strip() if document.carries_supplier_code else ""
     document.purchase_order_id = data.purchase_order_id if document.is_invoice else None
+    document.credited_invoice_id = data.credited_invoice_id if document.is_credit_note else None
     document.save()
     document.lines.all().delete()
     DocumentLine.objects.bulk_create(
@@ -313,17 +320,18 @@ def document_create(*, actor: User, kind: str, data: DocumentData) -> Document:
             _apply(document, data, supplier, exchange_rate)
             _write_event(document, kind=EventKind.CREATED, actor=actor, to_status=Status.DRAFT)
     except IntegrityError as exc:
-        raise _integrity_to_validation(exc) from None
+        raise _integrity_to_validation(exc, kind) from None
     return document
 
 
-def _integrity_to_validation(exc: IntegrityError) -> ValidationFailed:
+def _integrity_to_validation(exc: IntegrityError, kind: str) -> ValidationFailed:
     """The database's last line of defence, in the same words as the service's own check."""
     text = str(exc).lower()
     # PostgreSQL names the constraint; SQLite names the columns of the expression index.
     if "supplier_unique_code" in text:
         return ValidationFailed(
-            "This supplier already has an invoice with that Supplier Unique Code.", field="supplier_unique_code"
+            f"Another {DocumentKind(kind).label.lower()} of this supplier already has that Supplier Unique Code.",
+            field="supplier_unique_code",
         )
     return ValidationFailed("The document could not be saved because it conflicts with another; please retry.")
 
@@ -347,7 +355,7 @@ def document_update(*, actor: User, document: Document, data: DocumentData, comm
                 with transaction.atomic():
                     _apply(document, data, supplier, exchange_rate)
             except IntegrityError as exc:
-                raise _integrity_to_validation(exc) from None
+                raise _integrity_to_validation(exc, document.kind) from None
             _write_event(document, kind=EventKind.EDITED, actor=actor, comment=comment, changes=changes)
             return document
         if status in workflow.NOTES_ONLY_STATUSES:
@@ -376,9 +384,15 @@ def document_transition(
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=document.pk)
         current = Status(document.status)
-        if action == workflow.DocumentAction.CANCEL and current in (Status.PARTLY_PAID, Status.PAID):
+        if action == workflow.DocumentAction.CANCEL and current in workflow.PAYMENT_STATUSES:
             raise TransitionNotAllowed(
                 f"This invoice is {current.label}. Cancel its payments first, then cancel the invoice.",
+                field="status",
+            )
+        if action == workflow.DocumentAction.CANCEL and current in workflow.APPLICATION_STATUSES:
+            raise TransitionNotAllowed(
+                f"Cannot cancel a credit note that is {current.label}: QuickBooks has applied it to bills. "
+                "Remove those applications in QuickBooks first (they come back here as cancelled payments).",
                 field="status",
             )
         target = workflow.next_status(current, action)
@@ -407,9 +421,10 @@ def document_transition(
 
 
 def document_set_payment_status(
-    *, document: Document, status: Status, actor: User | None, source: str, comment: str
+    *, document: Document, status: Status, actor: User | None, source: str, comment: str, action: str = "payment"
 ) -> None:
-    """Used by payments only: record a status change that follows from the active payments."""
+    """Used by payments only: record a status change that follows from the active payments (of an
+    invoice; ``action="applied"`` for a credit note's applications to bills)."""
     if document.status == status:
         return
     previous = document.status
@@ -419,7 +434,7 @@ def document_set_payment_status(
         document,
         kind=EventKind.TRANSITION,
         actor=actor,
-        action="payment",
+        action=action,
         from_status=previous,
         to_status=status,
         comment=comment,

@@ -18,6 +18,7 @@ def _document_urls(prefix: str, name: str, kind: str) -> list:
 urlpatterns = [
     path("", views.home, name="home"),
     *_document_urls("invoices", "invoice", DocumentKind.INVOICE),
+    *_document_urls("credit-notes", "credit-note", DocumentKind.CREDIT_NOTE),
     *_document_urls("purchase-orders", "po", DocumentKind.PURCHASE_ORDER),
     path("suppliers/", views.supplier_list, name="supplier-list"),
     path("suppliers/new/", views.supplier_create, name="supplier-create"),

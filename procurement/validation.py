@@ -9,7 +9,16 @@ from decimal import Decimal
 from accounts.models import User
 from procurement import money
 from procurement.inputs import DocumentData, LineData
-from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Status, Supplier
+from procurement.models import (
+    CustomField,
+    Document,
+    DocumentKind,
+    ListKind,
+    ListOption,
+    Status,
+    Supplier,
+    carries_supplier_code,
+)
 from procuresync.errors import ValidationFailed
 
 _MAX_AMOUNT = Decimal("9999999999999")  # fits Decimal(18, 4) and QuickBooks' amount limits
@@ -99,6 +108,43 @@ def _line_errors(index: int, line: LineData, option_ids: dict[str, set[int]]) ->
     return errors
 
 
+def _supplier_code_errors(kind: str, code: str, supplier: Supplier | None, document: Document | None) -> list[str]:
+    """The Supplier Unique Code of an invoice or a credit note: required, fits QuickBooks, and used
+    once per supplier among that kind's documents that are not cancelled."""
+    what = DocumentKind(kind).label.lower()
+    if not code:
+        return [f"Enter the supplier's own {what} number (Supplier Unique Code)."]
+    if len(code) > 21:
+        # QuickBooks' DocNumber holds at most 21 characters and the Bill (VendorCredit) shows this code.
+        return ["The Supplier Unique Code has at most 21 characters (QuickBooks' limit)."]
+    if supplier is None:
+        return []
+    duplicate = Document.objects.filter(supplier=supplier, kind=kind, supplier_unique_code__iexact=code).exclude(
+        status=Status.CANCELLED
+    )
+    if document is not None:
+        duplicate = duplicate.exclude(pk=document.pk)
+    if duplicate.exists():
+        return [f"{supplier.name} already has {what} {duplicate.first()} with the code {code!r}."]
+    return []
+
+
+# An invoice in these statuses can no longer be credited: it never was (or no longer is) owed.
+_NOT_CREDITABLE = frozenset({Status.CANCELLED, Status.REJECTED})
+
+
+def _credited_invoice_errors(company_id: int, invoice_id: int, supplier: Supplier | None) -> list[str]:
+    """A credit note credits an invoice of the same company and supplier that still stands."""
+    invoice = Document.objects.filter(company_id=company_id, kind=DocumentKind.INVOICE, pk=invoice_id).first()
+    if invoice is None:
+        return ["Choose one of your invoices."]
+    if supplier is not None and invoice.supplier_id != supplier.pk:
+        return [f"Invoice {invoice.number} is from another supplier; a credit note credits an invoice of its own."]
+    if invoice.status in _NOT_CREDITABLE:
+        return [f"Invoice {invoice.number} is {invoice.get_status_display()}; there is nothing to credit."]
+    return []
+
+
 def validate_document(
     *, actor: User, kind: str, data: DocumentData, document: Document | None
 ) -> tuple[Supplier, Decimal]:
@@ -134,27 +180,17 @@ def validate_document(
 
     if not date_in_range(data.issue_date):
         errors["issue_date"] = [DATE_RANGE_MESSAGE]
+    code = data.supplier_unique_code.strip()
+    if carries_supplier_code(kind) and (problems := _supplier_code_errors(kind, code, supplier, document)):
+        errors["supplier_unique_code"] = problems
+    credited = data.credited_invoice_id if kind == DocumentKind.CREDIT_NOTE else None
+    if credited is not None and (problems := _credited_invoice_errors(company.pk, credited, supplier)):
+        errors["credited_invoice"] = problems
     if kind == DocumentKind.INVOICE:
         if data.due_date and not date_in_range(data.due_date):
             errors["due_date"] = [DATE_RANGE_MESSAGE]
         elif data.due_date and data.due_date < data.issue_date:
             errors["due_date"] = ["The due date cannot be before the issue date."]
-        code = data.supplier_unique_code.strip()
-        if not code:
-            errors["supplier_unique_code"] = ["Enter the supplier's own invoice number (Supplier Unique Code)."]
-        elif len(code) > 21:
-            # QuickBooks' DocNumber holds at most 21 characters and the Bill shows this code.
-            errors["supplier_unique_code"] = ["The Supplier Unique Code has at most 21 characters (QuickBooks' limit)."]
-        elif supplier is not None:
-            duplicate = Document.objects.filter(
-                supplier=supplier, kind=DocumentKind.INVOICE, supplier_unique_code__iexact=code
-            ).exclude(status=Status.CANCELLED)
-            if document is not None:
-                duplicate = duplicate.exclude(pk=document.pk)
-            if duplicate.exists():
-                errors["supplier_unique_code"] = [
-                    f"{supplier.name} already has invoice {duplicate.first()} with the code {code!r}."
-                ]
         if data.purchase_order_id is not None:
             po = Document.objects.filter(
                 company_id=company.pk, kind=DocumentKind.PURCHASE_ORDER, pk=data.purchase_order_id
@@ -234,6 +270,7 @@ def document_data_from(document: Document) -> DocumentData:
         discount_value=document.discount_value,
         supplier_unique_code=document.supplier_unique_code,
         purchase_order_id=document.purchase_order_id,
+        credited_invoice_id=document.credited_invoice_id,
         lines=[
             LineData(
                 description=line.description,
@@ -268,6 +305,7 @@ def _normalised(data: DocumentData) -> dict[str, object]:
         "discount": [data.discount_type, num(data.discount_value) if data.discount_type else "0"],
         "supplier_unique_code": data.supplier_unique_code.strip(),
         "purchase_order": data.purchase_order_id,
+        "credited_invoice": data.credited_invoice_id,
         "lines": [
             [
                 line.description.strip(),
@@ -294,8 +332,12 @@ def document_differences(document: Document, data: DocumentData) -> dict[str, ob
     after = _normalised(data)
     if not after["currency"]:
         after["currency"] = before["currency"]
+    # A field the kind does not have is no change, whatever was sent for it.
     if document.kind != DocumentKind.INVOICE:
         after["due_date"] = before["due_date"]
-        after["supplier_unique_code"] = before["supplier_unique_code"]
         after["purchase_order"] = before["purchase_order"]
+    if not carries_supplier_code(document.kind):
+        after["supplier_unique_code"] = before["supplier_unique_code"]
+    if document.kind != DocumentKind.CREDIT_NOTE:
+        after["credited_invoice"] = before["credited_invoice"]
     return {key: {"from": before[key], "to": after[key]} for key in before if before[key] != after[key]}

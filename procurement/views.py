@@ -1,4 +1,5 @@
-"""Procurement pages live in ``views_documents`` (invoices, purchase orders) and ``views_suppliers``."""
+"""Procurement pages live in ``views_documents`` (invoices, credit notes, purchase orders) and
+``views_suppliers``."""
 
 from procurement.views_documents import (
     document_action,

@@ -1,7 +1,8 @@
-"""Invoice and purchase order pages: list, detail, create, edit and the workflow buttons.
+"""Invoice, credit note and purchase order pages: list, detail, create, edit and the workflow buttons.
 
-Both kinds share these views; the URL conf passes ``kind``. Every read starts from the user
-(``procurement.selectors``), every write goes through ``procurement.services``.
+All kinds share these views (and templates); the URL conf passes ``kind`` and ``KINDS`` says what
+differs. Every read starts from the user (``procurement.selectors``), every write goes through
+``procurement.services``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from accounts.roles import Permission as Permission
 from accounts.roles import allowed
 from payments.forms import PaymentForm
 from payments.selectors import payment_list
-from payments.services import paid_amount
+from payments.services import applied_amount, paid_amount
 from procurement import selectors, services, workflow
 from procurement.forms import DocumentEditor, NotesForm, TransitionForm
-from procurement.models import Document, DocumentKind, Status
+from procurement.models import Document, DocumentKind, Status, carries_supplier_code
 from procurement.validation import document_data_from
 from procuresync.errors import DomainError
 from procuresync.http import AuthenticatedHttpRequest
@@ -38,14 +39,29 @@ class KindPages:
     label: str
     plural: str
     url: str  # URL name prefix: "<url>-list", "<url>-detail", ...
+    # Statuses this kind never reaches, left out of its list's filter.
+    never: frozenset[Status] = frozenset()
 
     def name(self, view: str) -> str:
         return f"{self.url}-{view}"
 
+    @property
+    def has_supplier_code(self) -> bool:
+        return carries_supplier_code(self.value)
 
+    @property
+    def has_due_date(self) -> bool:
+        return self.value == DocumentKind.INVOICE
+
+
+_PAID = workflow.PAYMENT_STATUSES
+_APPLIED = workflow.APPLICATION_STATUSES
 KINDS = {
-    DocumentKind.INVOICE: KindPages(DocumentKind.INVOICE, "Invoice", "Invoices", "invoice"),
-    DocumentKind.PURCHASE_ORDER: KindPages(DocumentKind.PURCHASE_ORDER, "Purchase order", "Purchase orders", "po"),
+    DocumentKind.INVOICE: KindPages(DocumentKind.INVOICE, "Invoice", "Invoices", "invoice", _APPLIED),
+    DocumentKind.CREDIT_NOTE: KindPages(DocumentKind.CREDIT_NOTE, "Credit note", "Credit notes", "credit-note", _PAID),
+    DocumentKind.PURCHASE_ORDER: KindPages(
+        DocumentKind.PURCHASE_ORDER, "Purchase order", "Purchase orders", "po", _PAID | _APPLIED
+    ),
 }
 
 _DONE = {
@@ -85,18 +101,13 @@ def document_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
         "page_obj": paginate(request, documents),
         "status": status,
         "q": search,
-        "statuses": _statuses_for(kind),
+        "statuses": [(value, label) for value, label in Status.choices if value not in info.never],
         "sync": sync if sync in SyncStatus.values else "",
         "sync_statuses": SyncStatus.choices,
         "show_sync": bool(sync) or qbo_selectors.is_in_use(request.user.tenant_id),
     }
     template = "procurement/_document_table.html" if is_partial(request) else "procurement/document_list.html"
     return render(request, template, context)
-
-
-def _statuses_for(kind: str) -> list[tuple[str, str]]:
-    hidden = {Status.PARTLY_PAID, Status.PAID} if kind == DocumentKind.PURCHASE_ORDER else set()
-    return [(value, label) for value, label in Status.choices if value not in hidden]
 
 
 def render_document_detail(
@@ -129,12 +140,20 @@ def render_document_detail(
         context.update(paid=paid, outstanding=outstanding)
         if allowed(user, Permission.PAYMENT_VIEW):
             context["payments"] = with_qbo_links(
-                payment_list(user=user, invoice_id=document.pk).select_related("created_by")
+                payment_list(user=user, invoice_id=document.pk).select_related("created_by", "credit_note")
             )
         if payment_form is not None:  # a refused payment, shown with its reasons
             context["payment_form"] = payment_form
         elif allowed(user, Permission.PAYMENT_RECORD) and outstanding is not None and outstanding > 0:
             context["payment_form"] = PaymentForm.for_invoice(outstanding)
+        context["credit_notes"] = document.credit_notes.all()
+    elif document.is_credit_note:
+        applied = applied_amount(document)
+        context["applied"] = applied
+        if allowed(user, Permission.PAYMENT_VIEW):
+            context["applications"] = with_qbo_links(
+                payment_list(user=user, credit_note_id=document.pk).select_related("created_by")
+            )
     else:
         context["invoices"] = document.invoices.all()
     return render(request, "procurement/document_detail.html", context, status=status)
@@ -150,7 +169,8 @@ def document_detail(request: AuthenticatedHttpRequest, kind: str, pk: int) -> Ht
 def document_create(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     info = KINDS[DocumentKind(kind)]
     user = request.user
-    editor = DocumentEditor(user=user, kind=kind, data=request.POST or None)
+    initial = _credit_note_initial(request) if kind == DocumentKind.CREDIT_NOTE else None
+    editor = DocumentEditor(user=user, kind=kind, data=request.POST or None, initial=initial)
     if request.method == "POST" and editor.is_valid():
         try:
             document = services.document_create(actor=user, kind=kind, data=editor.to_data())
@@ -160,6 +180,23 @@ def document_create(request: AuthenticatedHttpRequest, kind: str) -> HttpRespons
             messages.success(request, f"{info.label} {document.number} created as a draft.")
             return redirect(info.name("detail"), pk=document.pk)
     return render(request, "procurement/document_form.html", {"kind": info, "editor": editor, "document": None})
+
+
+def _credit_note_initial(request: AuthenticatedHttpRequest) -> dict[str, Any] | None:
+    """The "New credit note" button of an invoice's page (``?credits=<invoice id>``): its supplier,
+    currency and rate, and the invoice as the one credited. An id that is not the user's is ignored."""
+    invoice_id = request.GET.get("credits", "")
+    if not (invoice_id.isascii() and invoice_id.isdigit()) or len(invoice_id) > 18:
+        return None
+    invoice = selectors.creditable_invoices(request.user).filter(pk=int(invoice_id)).first()
+    if invoice is None:
+        return None
+    return {
+        "supplier": invoice.supplier_id,
+        "credited_invoice": invoice.pk,
+        "currency": invoice.currency,
+        "exchange_rate": invoice.exchange_rate.normalize() if invoice.exchange_rate != 1 else None,
+    }
 
 
 @page(Permission.DOCUMENT_EDIT)

@@ -1,8 +1,15 @@
 """The approval workflow as an explicit transition table.
 
 A user action moves a document from one status to another only if (status, action) is in
-``TRANSITIONS``. Payment statuses (Partly Paid, Paid) are not user actions: they follow the active
-payments and are set by ``payments.services`` through ``PAYMENT_STATUSES``.
+``TRANSITIONS``. Payment statuses (Partly Paid, Paid) are not user actions: they follow an
+invoice's active payments and are set by ``payments.services``.
+
+Credit notes walk the same table. Their counterpart of Paid is Applied: QuickBooks applies a
+credit note to bills (a "Supplier Credit" part of a bill payment, imported as a payment of that
+bill pointing at the credit note), and ``payments.services.credit_note_status_recompute`` moves it
+between Approved, Partly Applied and Applied. Like Partly Paid and Paid, both belong to the
+approved family (``APPROVED_STATUSES``): they take a notes edit only, and cannot be revised or
+cancelled, because QuickBooks has already used the credit.
 """
 
 from __future__ import annotations
@@ -44,11 +51,17 @@ PERMISSION_FOR: dict[DocumentAction, Permission] = {
 
 # Lines, supplier, dates, discounts and custom fields change only here.
 EDITABLE_STATUSES = frozenset({Status.DRAFT, Status.IN_REVISION})
-# Approved documents (paid or not) accept only a notes edit, recorded as "edit without revision".
-NOTES_ONLY_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID, Status.PENDING})
+# Approved documents (paid, applied or not) accept only a notes edit, recorded as "edit without revision".
+NOTES_ONLY_STATUSES = frozenset(
+    {Status.APPROVED, Status.PARTLY_PAID, Status.PAID, Status.PARTLY_APPLIED, Status.APPLIED, Status.PENDING}
+)
 FINAL_STATUSES = frozenset({Status.REJECTED, Status.CANCELLED})
-# Statuses in which an invoice accepts payments; the payment status follows from them.
-APPROVED_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID})
+# The approved family: an invoice accepts payments and a credit note applications in these, and its
+# payment (application) status follows from them.
+APPROVED_STATUSES = frozenset({Status.APPROVED, Status.PARTLY_PAID, Status.PAID, Status.PARTLY_APPLIED, Status.APPLIED})
+# Set by payments only, never by a user action; a document in one of them cannot be cancelled.
+PAYMENT_STATUSES = frozenset({Status.PARTLY_PAID, Status.PAID})
+APPLICATION_STATUSES = frozenset({Status.PARTLY_APPLIED, Status.APPLIED})
 
 
 def next_status(current: str, action: DocumentAction) -> Status:

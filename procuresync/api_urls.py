@@ -74,6 +74,7 @@ urlpatterns: list[URLPattern] = [
     path("suppliers/<id:pk>/", SupplierDetailView.as_view(), name="api-suppliers-detail"),
     *_document_routes("purchase-orders", DocumentKind.PURCHASE_ORDER),
     *_document_routes("invoices", DocumentKind.INVOICE),
+    *_document_routes("credit-notes", DocumentKind.CREDIT_NOTE),
     path("payments/", PaymentListView.as_view(), name="api-payments"),
     path("payments/<id:pk>/", PaymentDetailView.as_view(), name="api-payments-detail"),
     path("payments/<id:pk>/cancel", PaymentCancelView.as_view(), name="api-payments-cancel"),

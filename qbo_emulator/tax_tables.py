@@ -13,13 +13,19 @@ demos can name them; the company's Id counter starts after them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import faults
 from .models import Company, Obj
 
-if TYPE_CHECKING:
-    from .services import Ledger
+
+class Ledger(Protocol):
+    """What seeding needs of `services.Ledger` (a protocol, so this module imports no ledger)."""
+
+    company: Company
+
+    def create(self, entity: str, body: Obj, *, allow_duplicate_docnum: bool = False,
+               obj_id: str | None = None) -> Obj: ...
 
 COUNTRIES = ("US", "GB", "CA")
 HOME_CURRENCY = {"US": "USD", "GB": "GBP", "CA": "CAD"}

@@ -34,7 +34,12 @@ class Connection(models.Model):
     oauth_state_expires_at = models.DateTimeField(null=True, blank=True)
 
     # Setup choices (Integrations page).
-    document_kind = models.CharField(max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    # Purchase orders or invoices (credit notes follow invoices: ``sent_kinds``).
+    document_kind = models.CharField(
+        max_length=20,
+        choices=[(k.value, k.label) for k in (DocumentKind.PURCHASE_ORDER, DocumentKind.INVOICE)],
+        default=DocumentKind.INVOICE,
+    )
     auto_send = models.BooleanField("Send automatically on approval", default=True)
     import_payments = models.BooleanField("Import payments from QuickBooks", default=True)
     # Reconciliation: compare what QuickBooks should hold with what it holds, once a day (scheduler).
@@ -60,6 +65,9 @@ class Connection(models.Model):
     book_close_checked_at = models.DateTimeField(null=True, blank=True)
     multicurrency = models.BooleanField(default=False)
     home_currency = models.CharField(max_length=3, blank=True)
+    # CompanyInfo.Country, read at connect and on list import. Outside the US QuickBooks computes
+    # purchase tax itself, per line and tax code (``quickbooks.tax``); blank: not read yet (US rules).
+    country = models.CharField(max_length=10, blank=True)
 
     connected_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
@@ -70,8 +78,52 @@ class Connection(models.Model):
         return f"{self.company} ↔ QuickBooks {self.realm_id or '(not connected)'}"
 
     @property
+    def sent_kinds(self) -> tuple[str, ...]:
+        """The kinds of document that go to QuickBooks: the one chosen at setup, and with invoices
+        the supplier credit notes that reduce them (as VendorCredits)."""
+        if self.document_kind == DocumentKind.INVOICE:
+            return (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE)
+        return (self.document_kind,)
+
+    def sends(self, kind: str) -> bool:
+        return kind in self.sent_kinds
+
+    @property
+    def computes_tax(self) -> bool:
+        """Does QuickBooks compute purchase tax on our documents (every edition but the US one)?"""
+        return self.country.upper() not in ("", "US", "USA")
+
+    @property
     def is_live(self) -> bool:
         return self.status == ConnectionStatus.CONNECTED
+
+
+class TaxCodeRates(models.Model):
+    """The purchase rates of an imported QuickBooks tax code (TaxCode.PurchaseTaxRateList with each
+    TaxRate's RateValue): what QuickBooks charges on a purchase line carrying that code. A code may
+    have several (Canada's GST + PST), each rounded on its own per line (qbo-api.md §11a)."""
+
+    option = models.OneToOneField(ListOption, on_delete=models.CASCADE, related_name="qbo_tax_rates")
+    # [{"id": TaxRate Id, "name": TaxRate Name, "percent": "20"}] in TaxOrder.
+    purchase_rates = models.JSONField(default=list)
+    # A code with sales rates only cannot be used on a purchase.
+    for_purchases = models.BooleanField(default=True)
+
+
+class TaxRateMapping(models.Model):
+    """An Admin's choice: lines taxed at ``rate`` % go to QuickBooks with this tax code."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    rate = models.DecimalField(max_digits=7, decimal_places=4)
+    tax_code = models.ForeignKey(ListOption, on_delete=models.PROTECT, related_name="+")
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    mapped_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rate"]
+        constraints = [models.UniqueConstraint(fields=["company", "rate"], name="tax_rate_mapping_unique")]
 
 
 class VendorLink(models.Model):
@@ -87,6 +139,8 @@ class VendorLink(models.Model):
     qbo_id = models.CharField(max_length=40)
     qbo_name = models.CharField(max_length=500)
     how = models.CharField(max_length=20)  # matched by name / email / tax id, mapped by hand, created
+    # The vendor's CurrencyRef: fixed once the vendor exists (qbo-api.md §1.6); blank: not known.
+    currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "realm_id", "qbo_id"], name="vendor_link_unique")]
@@ -113,6 +167,9 @@ class DocumentSync(models.Model):
     sync_token = models.CharField(max_length=20, blank=True)
     deleted_in_qbo = models.BooleanField(default=False)
     synced_revision = models.IntegerField(null=True, blank=True)
+    # Purchase orders: our line id → the Id QuickBooks gave that line, so a bill made from the
+    # order can link its lines to the order's lines (LinkedTxn with TxnLineId, qbo-api.md §11a).
+    line_ids = models.JSONField(default=dict, blank=True)
     # A create whose answer never arrived: before creating again, look for it in QBO.
     create_uncertain = models.BooleanField(default=False)
     # What that create sent: {"revision", "doc_number", "vendor", "request_id"}. A bill found or

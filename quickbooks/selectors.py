@@ -18,6 +18,8 @@ from procurement.models import CustomField, Document, DocumentKind, ListKind, Li
 from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.config import qbo_config
 from quickbooks.connection import closed_books_message
+from quickbooks.export.mapping import QBO_WHAT, entity_for
+from quickbooks.export.snapshots import send_problems
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
 
 AP_ACCOUNT_TYPE = "Accounts Payable"  # QBO's AccountType of A/P accounts, kept as ListOption.detail
@@ -124,6 +126,18 @@ def filter_by_sync(documents: QuerySet[Document], sync: str) -> QuerySet[Documen
     return documents.filter(qbo_sync__status=sync)
 
 
+DETAIL_URL = {
+    DocumentKind.PURCHASE_ORDER: "po-detail",
+    DocumentKind.INVOICE: "invoice-detail",
+    DocumentKind.CREDIT_NOTE: "credit-note-detail",
+}
+
+
+def document_kinds(ids: Iterable[int]) -> dict[int, str]:
+    """Document id → kind, for links to document pages from rows that carry only the id."""
+    return dict(Document.objects.filter(pk__in=list(ids)).values_list("pk", "kind"))
+
+
 def sent_kind_label(connection: Connection | None) -> str:
     kind = connection.document_kind if connection else DocumentKind.INVOICE
     return "Purchase orders" if kind == DocumentKind.PURCHASE_ORDER else "Invoices"
@@ -139,6 +153,8 @@ class DocumentPanel:
     sync: DocumentSync | None
     attempts: QuerySet[SyncAttempt]
     send_label: str  # "" when there is nothing to press
+    # What would stop it on its way to QuickBooks (tax codes, currency), before it is approved.
+    problems: tuple[str, ...] = ()
 
 
 def document_panel(user: User, document: Document) -> DocumentPanel | None:
@@ -152,7 +168,7 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
     sendable = (
         live
         and connection is not None
-        and document.kind == connection.document_kind
+        and connection.sends(document.kind)
         and (
             document.status in APPROVED_STATUSES or (document.status in FINAL_STATUSES and bool(sync and sync.qbo_id))
         )
@@ -167,7 +183,19 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
             label = "Send again"
         elif status != SyncStatus.QUEUED:
             label = "Send to QuickBooks"
-    return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label)
+    problems: tuple[str, ...] = ()
+    if live and connection is not None and connection.sends(document.kind) and _still_to_send(document, sync):
+        problems = tuple(send_problems(document, connection))
+    return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label, problems=problems)
+
+
+def _still_to_send(document: Document, sync: DocumentSync | None) -> bool:
+    """Will this document (still) go to QuickBooks: on approval, or now (queued, failed)?"""
+    if document.status in FINAL_STATUSES:
+        return False
+    if document.status in {Status.DRAFT, Status.PENDING, Status.IN_REVISION}:
+        return sync is None or sync.status not in (SyncStatus.HISTORICAL, SyncStatus.INTERNAL)
+    return sync is None or sync.status in (SyncStatus.NOT_SENT, SyncStatus.QUEUED, SyncStatus.FAILED)
 
 
 def closed_books_warning(document: Document) -> str | None:
@@ -175,7 +203,7 @@ def closed_books_warning(document: Document) -> str | None:
     connection = Connection.objects.filter(company_id=document.company_id).first()
     if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
         return None
-    if document.kind != connection.document_kind or connection.book_close_date is None:
+    if not connection.sends(document.kind) or connection.book_close_date is None:
         return None
     if document.issue_date > connection.book_close_date:
         return None
@@ -192,7 +220,7 @@ def reject_notice(document: Document) -> str | None:
     sync = sync_of(document)
     if sync is None:
         return None
-    label = "bill" if document.kind == DocumentKind.INVOICE else "purchase order"
+    label = QBO_WHAT[entity_for(document.kind)]
     if (sync.qbo_id or sync.create_uncertain) and not sync.deleted_in_qbo:
         return (
             f"QuickBooks holds this document's last approved revision. Rejecting is final: the {label} is "

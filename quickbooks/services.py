@@ -28,6 +28,7 @@ from quickbooks.export.services import documents_resume
 from quickbooks.export.vendors import link_by_hand, vendors_match_all
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
 from quickbooks.selectors import vendor_taken_by
+from quickbooks.tax import import_tax_codes
 
 # ------------------------------------------------------------------------- connecting
 
@@ -89,6 +90,7 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
         oauth.store_tokens(connection, tokens)
         connection.realm_id = realm_id
         connection.qbo_company_name = str(info.get("CompanyName", ""))[:200]
+        connection.country = company_country(info)
         connection.status = ConnectionStatus.CONNECTED
         connection.connected_at = connection.connected_at if previous_realm == realm_id else timezone.now()
         connection.last_error = ""
@@ -110,6 +112,11 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
     mark_existing_documents(connection)
     documents_resume(connection)
     return connection
+
+
+def company_country(info: dict[str, Any]) -> str:
+    """CompanyInfo.Country ("US", "GB", "CA"…; older companies may say "USA")."""
+    return str(info.get("Country") or (info.get("CompanyAddr") or {}).get("Country") or "")[:10].upper()
 
 
 def _refuse_if_realm_taken(connection: Connection, realm_id: str) -> None:
@@ -196,19 +203,19 @@ def mark_existing_documents(connection: Connection) -> None:
         DocumentSync(
             document_id=pk,
             company_id=company_id,
-            status=SyncStatus.INTERNAL if kind != connection.document_kind else SyncStatus.HISTORICAL,
+            status=SyncStatus.HISTORICAL if connection.sends(kind) else SyncStatus.INTERNAL,
         )
         for pk, kind, status in documents.values_list("pk", "kind", "status")
-        if kind != connection.document_kind or status in APPROVED_STATUSES
+        if not connection.sends(kind) or status in APPROVED_STATUSES
     ]
     DocumentSync.objects.bulk_create(rows, batch_size=1000)
     DocumentSync.objects.filter(company_id=company_id, qbo_id="").exclude(
-        document__kind=connection.document_kind
+        document__kind__in=connection.sent_kinds
     ).update(status=SyncStatus.INTERNAL)
     # Back to the kind that is sent: a document that had failed is Failed again, with its message
     # (kept while it was Internal), so "Retry all failed" finds it.
     back = DocumentSync.objects.filter(
-        company_id=company_id, status=SyncStatus.INTERNAL, document__kind=connection.document_kind
+        company_id=company_id, status=SyncStatus.INTERNAL, document__kind__in=connection.sent_kinds
     )
     back.exclude(error_code="").update(status=SyncStatus.FAILED)
     back.filter(error_code="").update(status=SyncStatus.NOT_SENT)
@@ -249,7 +256,7 @@ def connection_update_settings(
 ) -> Connection:
     require(actor, Permission.INTEGRATION_MANAGE)
     errors: dict[str, list[str]] = {}
-    if document_kind not in DocumentKind.values:
+    if document_kind not in (DocumentKind.PURCHASE_ORDER, DocumentKind.INVOICE):
         errors["document_kind"] = ["Choose Purchase Orders or Invoices."]
     options = ListOption.objects.filter(company_id=actor.tenant_id, kind=ListKind.ACCOUNT)
     if default_ap_account_id and not options.filter(pk=default_ap_account_id, detail="Accounts Payable").exists():
@@ -311,9 +318,16 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
     if connection.status != ConnectionStatus.CONNECTED:
         raise NotConnected("Connect QuickBooks first.")
     client = client or client_for(connection)
+    # The edition decides how tax is sent (``quickbooks.tax``); a company's country may have been
+    # set after it connected, so it is read again with the lists.
+    connection.country = company_country(client.company_info())
+    refresh_company_settings(connection, client)  # home currency and multicurrency may have changed
     counts: dict[str, int] = {}
+    tax_codes: list[dict[str, Any]] = []
     for entity, kind, name_field in _LISTS:
         rows = list(client.query_all(entity, "Active IN (true, false)" if entity != "TaxCode" else ""))
+        if entity == "TaxCode":
+            tax_codes = rows
         existing = {o.external_id: o for o in ListOption.objects.filter(company_id=actor.tenant_id, kind=kind)}
         by_name = {o.name.lower(): o for o in existing.values() if not o.external_id}
         for row in rows:
@@ -336,6 +350,11 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
                 option.detail = _detail(entity, row)
                 option.save(update_fields=["name", "external_id", "is_active", "detail"])
         counts[entity] = len(rows)
+    if connection.computes_tax:
+        # TaxCode and TaxRate are read only and not in CDC (qbo-api.md §1.7): refreshed here.
+        tax_rates = list(client.query_all("TaxRate"))
+        import_tax_codes(actor.tenant_id, tax_codes, tax_rates)
+        counts["TaxRate"] = len(tax_rates)
     counts["vendors matched"] = sum(vendors_match_all(connection=connection, client=client).values())
     connection.lists_imported_at = timezone.now()
     if connection.default_ap_account_id is None:
@@ -347,7 +366,7 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
         )
         if len(payables) == 1:
             connection.default_ap_account = payables[0]
-    connection.save(update_fields=["lists_imported_at", "default_ap_account"])
+    connection.save(update_fields=["lists_imported_at", "default_ap_account", "country"])
     record(Action.LISTS_IMPORTED, actor=actor, target="QuickBooks lists", details={"counts": counts})
     return counts
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/", views.settings_save, name="integrations-settings"),
     path("lists/", views.lists_import, name="integrations-lists"),
     path("vendors/", views.vendor_map, name="integrations-vendor-map"),
+    path("tax-codes/", views.tax_codes_save, name="integrations-tax-codes"),
     path("retry-failed/", views.retry_failed, name="integrations-retry-failed"),
     path("documents/<int:pk>/send/", views.document_send, name="quickbooks-send"),
     path("reconciliation/", recon.reconciliation, name="reconciliation"),

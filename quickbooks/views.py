@@ -22,7 +22,7 @@ from procurement.models import DocumentKind
 from procuresync.errors import DomainError, RoleRequired
 from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import flash_refusal, page
-from quickbooks import reconciliation_runs, selectors, services
+from quickbooks import reconciliation_runs, selectors, services, tax_settings
 from quickbooks.errors import QboError
 from quickbooks.export import services as export_services
 from quickbooks.forms import SettingsForm, VendorMapForm
@@ -66,6 +66,7 @@ def _render(
             sent_label=selectors.sent_kind_label(connection),
             sent_list_url=reverse("po-list" if kind == DocumentKind.PURCHASE_ORDER else "invoice-list"),
             reconciliation=reconciliation_runs.run_latest_finished(user),
+            tax_rows=tax_settings.tax_rate_rows(user) if connection.computes_tax else None,
         )
     return render(request, "quickbooks/integrations.html", context, status=status)
 
@@ -153,6 +154,24 @@ def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("integrations")
 
 
+@require_POST
+@page(Permission.INTEGRATION_MANAGE)
+def tax_codes_save(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Integrations → Tax codes: the rate → QuickBooks tax code choices, one select per rate."""
+    rates = request.POST.getlist("rate")
+    codes = request.POST.getlist("code")
+    if len(rates) != len(codes):
+        messages.error(request, "The tax codes were not saved: the form was incomplete; reload the page and try again.")
+        return redirect(reverse("integrations") + "#tax-codes")
+    try:
+        changed = tax_settings.tax_mappings_save(actor=request.user, choices=list(zip(rates, codes, strict=True)))
+    except DomainError as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(request, f"Tax codes saved ({changed} changed)." if changed else "No tax code changed.")
+    return redirect(reverse("integrations") + "#tax-codes")
+
+
 _LIST_NAMES = {
     "Account": "accounts",
     "Class": "classes",
@@ -160,6 +179,7 @@ _LIST_NAMES = {
     "Customer": "customers / projects",
     "Item": "products / services",
     "TaxCode": "tax codes",
+    "TaxRate": "tax rates",
 }
 
 
@@ -198,7 +218,7 @@ def retry_failed(request: AuthenticatedHttpRequest) -> HttpResponse:
 def document_send(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """ "Send to QuickBooks" / Retry on a document page; back to that page either way."""
     document = procurement_selectors.document_get(user=request.user, document_id=pk)
-    detail = reverse("po-detail" if document.kind == DocumentKind.PURCHASE_ORDER else "invoice-detail", args=[pk])
+    detail = reverse(selectors.DETAIL_URL[DocumentKind(document.kind)], args=[pk])
     try:
         export_services.document_send(actor=request.user, document=document)
     except DomainError as exc:

@@ -41,13 +41,13 @@ def _back(run: ReconciliationRun | None, kind: str) -> HttpResponse:
 
 
 def run_context(request: AuthenticatedHttpRequest, run: ReconciliationRun | None, kind: str) -> dict[str, Any]:
-    connection = selectors.connection_for(request.user)
-    detail = "po-detail" if connection and connection.document_kind == DocumentKind.PURCHASE_ORDER else "invoice-detail"
     groups: list[dict[str, Any]] = []
     if run is not None and run.finished:
         rows = runs.rows_of(run, kind)
+        kinds = selectors.document_kinds(row["document_id"] for row in rows)
         for row in rows:
-            row["document_url"] = reverse(detail, args=[row["document_id"]])
+            document_kind = DocumentKind(kinds.get(row["document_id"], DocumentKind.INVOICE))
+            row["document_url"] = reverse(selectors.DETAIL_URL[document_kind], args=[row["document_id"]])
         for value, label in DifferenceKind.choices:
             of_kind = [row for row in rows if row["kind"] == value]
             if of_kind:

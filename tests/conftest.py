@@ -107,6 +107,20 @@ def invoice_data(
     )
 
 
+def credit_note_data(
+    supplier: Supplier, *lines: LineData, code: str = "CR-501", issue_date: dt.date = dt.date(2026, 11, 12),
+    **kwargs: Any,
+) -> DocumentData:
+    """A supplier credit note: 2 × 25.00 of returned goods unless ``lines`` say otherwise."""
+    return DocumentData(
+        supplier_id=supplier.pk,
+        issue_date=issue_date,
+        lines=list(lines) or [line("Returned toner", "2", "25.00")],
+        supplier_unique_code=code,
+        **kwargs,
+    )
+
+
 def po_data(
     supplier: Supplier, *lines: LineData, issue_date: dt.date = dt.date(2026, 11, 2), **kwargs: Any
 ) -> DocumentData:

@@ -28,8 +28,9 @@ from accounts.models import User
 from accounts.roles import Role
 from payments.services import payment_record
 from procurement.models import Document
+from procurement.services import document_create
 from quickbooks.models import PaymentImportRun, ReconciliationRun
-from tests.conftest import make_user
+from tests.conftest import credit_note_data, make_user
 
 # Inline code, as a browser would find it in a page or a template. A <script> with a src, or one
 # holding JSON data (Django's json_script), runs nothing inline.
@@ -97,7 +98,11 @@ def real_objects(approved_invoice: Document, draft_po: Document, payer: User, cr
         date_to=dt.date(2026, 11, 5),
     )
     reconciliation = ReconciliationRun.objects.create(company_id=company_id, realm_id="1", state="done")
+    credit_note = document_create(
+        actor=creator, kind="credit_note", data=credit_note_data(approved_invoice.supplier, code="CN-CSP")
+    )
     return {
+        "credit_note": credit_note,
         "invoice": approved_invoice,
         "po": draft_po,
         "supplier": approved_invoice.supplier,
@@ -112,6 +117,7 @@ def real_objects(approved_invoice: Document, draft_po: Document, payer: User, cr
 PARAMETERS: list[tuple[str, Any]] = [
     (r"^(invoice-|api-invoices|quickbooks-send)", lambda o: {"pk": o["invoice"].pk, "action": "cancel"}),
     (r"^(po-|api-purchase_orders)", lambda o: {"pk": o["po"].pk, "action": "cancel"}),
+    (r"^(credit-note-|api-credit_notes)", lambda o: {"pk": o["credit_note"].pk, "action": "cancel"}),
     (r"^(supplier-|api-suppliers)", lambda o: {"pk": o["supplier"].pk}),
     (r"^payment-record$", lambda o: {"invoice_pk": o["invoice"].pk}),
     (r"^(payment-import-progress|api-payment-imports)", lambda o: {"pk": o["import_run"].pk}),

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from procurement.models import Document
+from procurement.models import Document, DocumentLine
 from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.client import QboClient, quote, request_id
 from quickbooks.connection import closed_books_held_message, closed_books_message, closing_date
@@ -316,7 +316,20 @@ def mark_linked(
     sync.status = SyncStatus.SENT
     sync.sent_at = timezone.now()
     sync.error_code = sync.error_message = ""
+    if entity == "PurchaseOrder" and revision is not None:
+        sync.line_ids = order_line_ids(sync.document_id, revision, body)
     sync.save()
+
+
+def order_line_ids(document_id: int, revision: int, body: dict[str, Any]) -> dict[str, str]:
+    """Our order lines → the Ids QuickBooks gave them, in the order we sent them (QuickBooks answers
+    the lines in that order). Empty when the lines we hold now are not the revision QuickBooks holds."""
+    lines = body.get("Line", [])
+    theirs = [str(line["Id"]) for line in lines if str(line.get("DetailType", "")).endswith("ExpenseLineDetail")]
+    ours = list(
+        DocumentLine.objects.filter(document_id=document_id, document__revision=revision).values_list("pk", flat=True)
+    )
+    return {str(pk): qbo_id for pk, qbo_id in zip(ours, theirs, strict=True)} if len(ours) == len(theirs) else {}
 
 
 def set_status(sync: DocumentSync, status: str) -> None:

@@ -33,9 +33,9 @@ def _check_sendable(document: Document, *, not_approved: str) -> None:
     connection = connection_of(document.company_id)
     if connection.status == ConnectionStatus.NOT_CONNECTED:
         raise NotConnected("QuickBooks is not connected; an Admin can connect it on Integrations.")
-    if document.kind != connection.document_kind:
-        label = DocumentKind(connection.document_kind).label.lower()
-        raise SendRefused(f"Only {label}s are sent to QuickBooks (Integrations settings).")
+    if not connection.sends(document.kind):
+        label = " and ".join(f"{DocumentKind(kind).label.lower()}s" for kind in connection.sent_kinds)
+        raise SendRefused(f"Only {label} are sent to QuickBooks (Integrations settings).")
     if document.status not in APPROVED_STATUSES and document.status not in FINAL_STATUSES:
         raise SendRefused(not_approved)
     forget_closing_date(document.company_id)
@@ -72,7 +72,7 @@ def on_document_transition(document: Document, action: DocumentAction, actor: Us
     connection = Connection.objects.filter(company_id=document.company_id).first()
     if connection is None or connection.status == ConnectionStatus.NOT_CONNECTED:
         return
-    if document.kind != connection.document_kind:
+    if not connection.sends(document.kind):
         if action is DocumentAction.APPROVE:
             DocumentSync.objects.update_or_create(
                 document=document, defaults={"company_id": document.company_id, "status": SyncStatus.INTERNAL}

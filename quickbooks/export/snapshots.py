@@ -1,11 +1,19 @@
-"""Our document, read once from the database, as the plain snapshot that ``mapping`` turns into JSON."""
+"""Our document, read once from the database, as the plain snapshot that ``mapping`` turns into JSON.
+
+Everything QuickBooks would refuse is refused here first, with what to change: an option with no
+QuickBooks counterpart, a tax rate with no tax code (outside the US), a currency QuickBooks cannot
+book for this company or vendor.
+"""
 
 from __future__ import annotations
 
-from procurement.models import CustomFieldValue, Document, DocumentKind, ListKind, ListOption
+from decimal import Decimal
+
+from procurement.models import CustomFieldValue, Document, DocumentKind, DocumentLine, ListKind, ListOption
 from quickbooks.errors import NotMappable
-from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot
-from quickbooks.models import Connection, DocumentSync
+from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot, TaxLineSnapshot
+from quickbooks.models import Connection, DocumentSync, VendorLink
+from quickbooks.tax import CompanyTaxCodes, TaxRate, company_tax_codes
 
 
 def _external(option: ListOption | None, what: str, line_no: int) -> str | None:
@@ -20,29 +28,51 @@ def _external(option: ListOption | None, what: str, line_no: int) -> str | None:
 
 
 def document_snapshot(*, document: Document, connection: Connection, vendor_ref: str) -> DocumentSnapshot:
+    check_currency(document, connection)
     default_account = connection.default_expense_account
     lines = []
     query = document.lines.select_related("account", "line_class", "customer_project", "item", "tax_code")
-    for number, line in enumerate(query, start=1):
+    our_lines = list(query)
+    codes = company_tax_codes(document.company_id) if connection.computes_tax else None
+    if codes is not None:
+        problems = [p for number, line in enumerate(our_lines, start=1) if (p := codes.problem(line, number))]
+        if problems:
+            raise NotMappable(" ".join(problems), code="tax_unmapped")
+    po_ref, po_lines = _order_lines(document, our_lines)
+    taxes: dict[TaxRate, list[Decimal]] = {}
+    for number, line in enumerate(our_lines, start=1):
         account = _external(line.account or default_account, "account", number)
         item = _external(line.item, "product/service", number)
         if account is None and item is None:
             raise NotMappable(
                 f"Line {number} has no account. Choose one, or set a default expense account on Integrations."
             )
+        net = line.net_amount - line.document_discount_share
+        if codes is None:
+            amount, tax_code_ref = net + line.tax_amount, _external(line.tax_code, "tax code", number)
+        else:
+            amount, tax_code_ref = net, _tax_code(codes, line, net, taxes)
         lines.append(
             LineSnapshot(
                 description=line.description,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                amount=line.net_amount - line.document_discount_share + line.tax_amount,
+                amount=amount,
                 account_ref=account,
                 item_ref=item,
                 class_ref=_external(line.line_class, "class", number),
                 customer_ref=_external(line.customer_project, "customer/project", number),
-                tax_code_ref=_external(line.tax_code, "tax code", number),
+                tax_code_ref=tax_code_ref,
+                po_line_ref=po_lines.get(line.pk),
             )
         )
+    tax_lines = tuple(
+        TaxLineSnapshot(rate_ref=rate.ref, percent=rate.percent, net_taxable=parts[0], amount=parts[1])
+        for rate, parts in taxes.items()
+    )
+    if codes is not None:
+        net = sum((line.amount for line in lines), Decimal("0"))
+        _check_total(document, net, sum((t.amount for t in tax_lines), Decimal("0")))
     department_ref = None
     if connection.location_field_id:
         value = CustomFieldValue.objects.filter(document=document, field_id=connection.location_field_id).first()
@@ -53,11 +83,6 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
             if option is None or not option.external_id:
                 raise NotMappable(f"The location “{value.value}” does not exist in QuickBooks; choose another.")
             department_ref = option.external_id
-    linked_po_ref = None
-    if document.kind == DocumentKind.INVOICE and document.purchase_order_id:
-        po_sync = DocumentSync.objects.filter(document_id=document.purchase_order_id).exclude(qbo_id="").first()
-        if po_sync and not po_sync.deleted_in_qbo:
-            linked_po_ref = po_sync.qbo_id
     return DocumentSnapshot(
         kind=document.kind,
         number=document.number,
@@ -72,5 +97,111 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
         total=document.total,
         ap_account_ref=connection.default_ap_account.external_id if connection.default_ap_account else None,
         department_ref=department_ref,
-        linked_po_ref=linked_po_ref,
+        linked_po_ref=po_ref,
+        tax_calculation="TaxExcluded" if codes is not None else "NotApplicable",
+        tax_lines=tax_lines,
     )
+
+
+def send_problems(document: Document, connection: Connection) -> list[str]:
+    """What would stop this document on its way to QuickBooks, known without asking QuickBooks
+    (currency, tax codes, a total QuickBooks would compute differently): shown on the document
+    before it is approved, so it is never found out after."""
+    problems: list[str] = []
+    try:
+        check_currency(document, connection)
+    except NotMappable as exc:
+        problems.append(exc.message)
+    if not connection.computes_tax:
+        return problems
+    codes = company_tax_codes(document.company_id)
+    lines = list(document.lines.all())
+    line_problems = [p for number, line in enumerate(lines, start=1) if (p := codes.problem(line, number))]
+    problems += line_problems
+    if not line_problems:
+        taxes: dict[TaxRate, list[Decimal]] = {}
+        nets = [line.net_amount - line.document_discount_share for line in lines]
+        for line, net in zip(lines, nets, strict=True):
+            _tax_code(codes, line, net, taxes)
+        try:
+            _check_total(document, sum(nets, Decimal("0")), sum((t[1] for t in taxes.values()), Decimal("0")))
+        except NotMappable as exc:
+            problems.append(exc.message)
+    return problems
+
+
+def _tax_code(codes: CompanyTaxCodes, line: DocumentLine, net: Decimal, taxes: dict[TaxRate, list[Decimal]]) -> str:
+    """The line's QuickBooks tax code; adds the line's tax per rate to ``taxes`` ([net taxable, tax])."""
+    code = codes.code_for(line)
+    assert code is not None  # problems were refused above
+    for rate, tax in code.tax_on(net):
+        parts = taxes.setdefault(rate, [Decimal("0"), Decimal("0")])
+        parts[0] += net
+        parts[1] += tax
+    return code.ref
+
+
+def _check_total(document: Document, net: Decimal, tax: Decimal) -> None:
+    """QuickBooks computes TotalAmt itself: refuse to send a document whose total it would not match."""
+    theirs = net + tax
+    if theirs != document.total:
+        raise NotMappable(
+            f"QuickBooks computes tax line by line and rate by rate, which gives {document.number} a total of "
+            f"{theirs:,.2f} {document.currency}; ours is {document.total:,.2f}. Revise the document and approve it "
+            "again: its totals are then computed the way QuickBooks computes them.",
+            code="tax_total_differs",
+        )
+
+
+def check_currency(document: Document, connection: Connection) -> None:
+    """A currency QuickBooks cannot book is refused here, saying what to change (qbo-api.md §11)."""
+    home = (connection.home_currency or document.company.home_currency).upper()
+    currency = (document.currency or home).upper()
+    if currency != home and not connection.multicurrency:
+        raise NotMappable(
+            f"{document.number} is in {currency}, but multicurrency is off in QuickBooks, which keeps its books in "
+            f"{home} only. Turn on multicurrency in QuickBooks (Settings → Account and settings → Advanced → "
+            f"Currency), reconnect to read it, then press Retry; or revise the document into {home}.",
+            code="currency_refused",
+        )
+    link = VendorLink.objects.filter(supplier_id=document.supplier_id, realm_id=connection.realm_id).first()
+    if link is not None and link.currency and link.currency != currency:
+        raise NotMappable(
+            f"{document.number} is in {currency}, but its supplier is the QuickBooks vendor “{link.qbo_name}”, whose "
+            f"currency is {link.currency}; QuickBooks books a vendor's documents in the vendor's currency only, and "
+            f"a vendor's currency cannot change. Revise the document into {link.currency}, or link the supplier "
+            f"to a {currency} vendor on Integrations.",
+            code="currency_refused",
+        )
+
+
+def _order_lines(document: Document, ours: list[DocumentLine]) -> tuple[str | None, dict[int, str]]:
+    """For an invoice made from a purchase order in QuickBooks: the order's QuickBooks id, and for
+    each of our lines that matches an order line, that line's QuickBooks Id (TxnLineId).
+
+    A line matches the order line with the same description and the same item and account; failing
+    that, the same description. Each order line is billed by one line of the invoice at most.
+    """
+    if document.kind != DocumentKind.INVOICE or not document.purchase_order_id:
+        return None, {}
+    po_sync = DocumentSync.objects.filter(document_id=document.purchase_order_id).exclude(qbo_id="").first()
+    if po_sync is None or po_sync.deleted_in_qbo:
+        return None, {}
+    order = list(DocumentLine.objects.filter(document_id=document.purchase_order_id))
+    qbo_line_ids = po_sync.line_ids or {}
+    matched: dict[int, str] = {}
+    used: set[int] = set()
+    for strict in (True, False):
+        for line in ours:
+            if line.pk in matched:
+                continue
+            for candidate in order:
+                if candidate.pk in used or str(candidate.pk) not in qbo_line_ids:
+                    continue
+                same_text = candidate.description.strip().lower() == line.description.strip().lower()
+                same_refs = (candidate.item_id, candidate.account_id) == (line.item_id, line.account_id)
+                if same_text and (same_refs or not strict):
+                    matched[line.pk] = str(qbo_line_ids[str(candidate.pk)])
+                    used.add(candidate.pk)
+                    break
+    return po_sync.qbo_id, matched

@@ -49,6 +49,7 @@ def _upsert_link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how:
             "qbo_id": str(vendor["Id"]),
             "qbo_name": vendor.get("DisplayName", ""),
             "how": how,
+            "currency": str((vendor.get("CurrencyRef") or {}).get("value", ""))[:3].upper(),
         },
     )
     return link
@@ -129,6 +130,11 @@ def vendors_match_all(*, connection: Connection, client: QboClient) -> dict[str,
     counts: dict[str, int] = {}
     links = VendorLink.objects.filter(company_id=connection.company_id, realm_id=connection.realm_id)
     pairs = list(links.values_list("supplier_id", "qbo_id"))
+    # Links made before vendors' currencies were kept learn them here (a vendor's never changes).
+    currencies = {str(v["Id"]): str((v.get("CurrencyRef") or {}).get("value", ""))[:3].upper() for v in vendors}
+    for link in links.filter(currency=""):
+        if currencies.get(link.qbo_id):
+            VendorLink.objects.filter(pk=link.pk).update(currency=currencies[link.qbo_id])
     linked = {supplier_id for supplier_id, _ in pairs}
     taken = {qbo_id for _, qbo_id in pairs}
     for supplier in Supplier.objects.filter(company_id=connection.company_id).exclude(pk__in=linked):

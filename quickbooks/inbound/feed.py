@@ -60,8 +60,11 @@ def bill_amounts(bill_payment: dict[str, Any]) -> tuple[dict[str, Decimal], list
     return bills, credits
 
 
-def parts_of(bill_payment: dict[str, Any], invoice_of_bill: dict[str, int]) -> tuple[list[ImportedPart], int]:
-    """The parts paying our invoices, and how many bill lines are not linked to our invoices."""
+def parts_of(
+    bill_payment: dict[str, Any], invoice_of_bill: dict[str, int], credit_note_of: dict[str, int] | None = None
+) -> tuple[list[ImportedPart], int]:
+    """The parts paying our invoices, and how many bill lines are not linked to our invoices. A
+    supplier credit part points at our credit note when the VendorCredit applied is one we sent."""
     bills, credits = bill_amounts(bill_payment)
     method = method_of(bill_payment)
     paid_on = dt.date.fromisoformat(str(bill_payment.get("TxnDate"))[:10])
@@ -91,7 +94,10 @@ def parts_of(bill_payment: dict[str, Any], invoice_of_bill: dict[str, int]) -> t
         for credit_id, take in from_credit:
             if take > 0:
                 key = f"bill:{bill_id}:credit:{credit_id}"
-                parts.append(ImportedPart(invoice_id, key, take, paid_on, Method.SUPPLIER_CREDIT, reference))
+                credit_note = (credit_note_of or {}).get(credit_id)
+                parts.append(
+                    ImportedPart(invoice_id, key, take, paid_on, Method.SUPPLIER_CREDIT, reference, credit_note)
+                )
     return parts, unlinked
 
 
@@ -119,6 +125,12 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
             realm_id=realm, qbo_entity="Bill", qbo_id__in=list(bill_ids), company_id=connection.company_id
         ).values_list("qbo_id", "document_id")
     )
+    credit_ids = {credit_id for bp in items if not is_deleted(bp) for credit_id, _ in bill_amounts(bp)[1]}
+    credit_note_of = dict(
+        DocumentSync.objects.filter(
+            realm_id=realm, qbo_entity="VendorCredit", qbo_id__in=list(credit_ids), company_id=connection.company_id
+        ).values_list("qbo_id", "document_id")
+    )
     txns: dict[str, list[ImportedPart]] = {}
     reasons: dict[str, str] = {}
     versions: dict[str, int] = {}
@@ -130,7 +142,7 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
             continue
         if str(bp.get("SyncToken", "")).isdigit():
             versions[txn_id] = int(bp["SyncToken"])
-        parts, unlinked = parts_of(bp, invoice_of_bill)
+        parts, unlinked = parts_of(bp, invoice_of_bill, credit_note_of)
         result.unlinked += unlinked
         txns[txn_id] = parts
         if not bp.get("Line") and "voided" in str(bp.get("PrivateNote", "")).lower():

@@ -135,7 +135,9 @@ def compare(payload: dict[str, Any], row: dict[str, Any], *, home_currency: str)
                 message = both(f"Line {number}", _describe_line(theirs_line), _describe_line(ours_line))
                 out.append((DifferenceKind.LINES, message))
 
-    ours_total = sum((money(line.get("Amount")) for line in payload.get("Line", [])), Decimal("0"))
+    # Outside the US QuickBooks adds the tax it computes (TxnTaxDetail) to the lines' amounts.
+    ours_tax = money((payload.get("TxnTaxDetail") or {}).get("TotalTax", 0))
+    ours_total = sum((money(line.get("Amount")) for line in payload.get("Line", [])), ours_tax)
     theirs_total = money(row.get("TotalAmt"))
     if ours_total != theirs_total:
         out.append((DifferenceKind.TOTAL, both("Total", f"{theirs_total:,.2f}", f"{ours_total:,.2f}")))
@@ -147,16 +149,22 @@ def compare(payload: dict[str, Any], row: dict[str, Any], *, home_currency: str)
             continue  # QuickBooks' default A/P account, whichever it is
         if ours_ref != theirs_ref:
             out.append((DifferenceKind.OTHER, both(what, theirs_ref, ours_ref)))
-    ours_pos = sorted(str(t.get("TxnId")) for t in payload.get("LinkedTxn", []) if t.get("TxnType") == "PurchaseOrder")
-    theirs_pos = sorted(
-        str(t.get("TxnId")) for t in row.get("LinkedTxn", []) or [] if t.get("TxnType") == "PurchaseOrder"
-    )
+    ours_pos, theirs_pos = _order_links(payload), _order_links(row)
     if ours_pos != theirs_pos:
         out.append((DifferenceKind.OTHER, both("Linked purchase order", ", ".join(theirs_pos), ", ".join(ours_pos))))
     marker = str(payload.get("PrivateNote") or "")
     if marker and not is_marked(row, marker):
         out.append((DifferenceKind.OTHER, both("Memo", f"“{row.get('PrivateNote') or ''}”", f"“{marker}”")))
     return out
+
+
+def _order_links(txn: dict[str, Any]) -> list[str]:
+    """The purchase orders a bill is linked to, at the header or on its lines (QuickBooks answers
+    both forms; we send line links when lines match the order's)."""
+    links = list(txn.get("LinkedTxn", []) or [])
+    for line in txn.get("Line", []) or []:
+        links += line.get("LinkedTxn", []) or []
+    return sorted({str(t.get("TxnId")) for t in links if t.get("TxnType") == "PurchaseOrder"})
 
 
 def _parse_time(value: object) -> dt.datetime | None:

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from procurement.models import Document, DocumentKind
+from procurement.models import SUPPLIER_CODE_KINDS, Document
 from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.models import DocumentSync, SyncStatus
 
@@ -54,7 +54,7 @@ class Doc:
 def doc_number(document: Document) -> str:
     """The DocNumber a document is sent with (``mapping``: the Supplier Unique Code of an invoice,
     our number for a PO); used to look for copies of documents we do not build a payload for."""
-    return document.supplier_unique_code if document.kind == DocumentKind.INVOICE else document.number
+    return document.supplier_unique_code if document.kind in SUPPLIER_CODE_KINDS else document.number
 
 
 def sync_of(document: Document) -> DocumentSync | None:

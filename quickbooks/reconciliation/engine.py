@@ -14,13 +14,14 @@ linked to is put right in QuickBooks by a person, since sending again would crea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from procurement.models import Document
 from procurement.workflow import FINAL_STATUSES
 from quickbooks.client import QboClient
 from quickbooks.errors import NotMappable
-from quickbooks.export.mapping import entity_for, our_marker, payload_for
+from quickbooks.export.mapping import QBO_WHAT, entity_for, our_marker, payload_for
 from quickbooks.export.snapshots import document_snapshot
 from quickbooks.models import Connection, DocumentSync, SyncStatus, VendorLink
 from quickbooks.reconciliation.compare import compare, edited_since_written, money
@@ -34,18 +35,26 @@ PROGRESS_EVERY = 200  # documents between progress reports
 
 
 def reconcile(connection: Connection, client: QboClient, *, progress: Progress | None = None) -> Report:
-    """Compare what QuickBooks should hold for the connection's company with what it holds."""
+    """Compare what QuickBooks should hold for the connection's company with what it holds: each
+    kind it sends (bills, or purchase orders; vendor credits with bills) in turn."""
     first_call = client.calls
     report = Report()
+    plans = [(kind, _documents_to_check(connection, kind)) for kind in connection.sent_kinds]
+    total = sum(len(docs) for _, docs in plans)
 
-    def tell(phase: str, total: int) -> None:
+    def tell(phase: str) -> None:
         if progress is not None:
             progress(phase, report.documents_checked, total, client.calls - first_call)
 
-    kind = connection.document_kind
-    entity = entity_for(kind)
-    realm = connection.realm_id
-    home = (connection.home_currency or connection.company.home_currency).upper()
+    tell("Reading QuickBooks")
+    for kind, docs in plans:
+        _reconcile_kind(connection, client, entity_for(kind), docs, report, tell)
+    report.api_calls = client.calls - first_call
+    tell("Done")
+    return report
+
+
+def _documents_to_check(connection: Connection, kind: str) -> list[Doc]:
     documents = (
         Document.objects.filter(company_id=connection.company_id, kind=kind)
         .select_related("supplier", "company", "qbo_sync")
@@ -61,9 +70,19 @@ def reconcile(connection: Connection, client: QboClient, *, progress: Progress |
         if sync is not None and sync.create_attempt:
             numbers.add(str(sync.create_attempt.get("doc_number") or ""))
         docs.append(Doc(document, sync, want, {n for n in numbers if n}, our_marker(document.kind, document.number)))
-    total = len(docs)
-    tell("Reading QuickBooks", total)
+    return docs
 
+
+def _reconcile_kind(
+    connection: Connection,
+    client: QboClient,
+    entity: str,
+    docs: list[Doc],
+    report: Report,
+    tell: Callable[[str], None],
+) -> None:
+    realm = connection.realm_id
+    home = (connection.home_currency or connection.company.home_currency).upper()
     # 1. Ours and their copies, by number; then the links whose number was changed in QuickBooks.
     rows = read_in(client, entity, "DocNumber", (n for d in docs for n in d.doc_numbers))
     linked = {d.sync.qbo_id for d in docs if d.sync is not None and d.sync.qbo_id and not d.sync.deleted_in_qbo}
@@ -79,7 +98,7 @@ def reconcile(connection: Connection, client: QboClient, *, progress: Progress |
     for row_id, row in rows.items():
         if row_id not in foreign:
             by_number.setdefault(str(row.get("DocNumber") or "").casefold(), []).append(row)
-    tell("Comparing documents", total)
+    tell("Comparing documents")
 
     vendors = dict(
         VendorLink.objects.filter(company_id=connection.company_id, realm_id=realm).values_list("supplier_id", "qbo_id")
@@ -89,16 +108,13 @@ def reconcile(connection: Connection, client: QboClient, *, progress: Progress |
         report.differences += _check_document(connection, d, rows, by_number, vendors, home, entity, found_bill_of)
         report.documents_checked += 1
         if report.documents_checked % PROGRESS_EVERY == 0:
-            tell("Comparing documents", total)
+            tell("Comparing documents")
 
     if entity == "Bill":
         if connection.import_payments:  # switched off, QuickBooks' payments are not mirrored here
-            tell("Reading bill payments", total)
+            tell("Reading bill payments")
             report.differences += check_payments(connection, client, docs, rows, found_bill_of)
         report.differences += check_statuses(connection, docs, rows, found_bill_of)
-    report.api_calls = client.calls - first_call
-    tell("Done", total)
-    return report
 
 
 def _copies(
@@ -129,7 +145,7 @@ def _check_document(
 ) -> list[Difference]:
     document, sync = d.document, d.sync
     realm = connection.realm_id
-    what = "bill" if entity == "Bill" else "purchase order"
+    what = QBO_WHAT[entity]
     linked_row, gone, marked = _copies(d, rows, by_number)
     copies = ([linked_row] if linked_row is not None else []) + marked
     if linked_row is not None:

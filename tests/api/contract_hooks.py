@@ -25,6 +25,9 @@ import schemathesis
 
 INT64_MAX = 2**63 - 1
 LIST_REFERENCES = ("account", "class", "customer_project", "item", "tax_code")
+DOCUMENT_BODIES = tuple(
+    f"/{kind}/{suffix}" for kind in ("invoices", "purchase-orders", "credit-notes") for suffix in ("", "{id}/")
+)
 
 
 @cache
@@ -52,11 +55,12 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
     if not isinstance(body, dict) or context.operation is None:
         return body
     path = context.operation.path
-    if path.endswith(("/invoices/", "/purchase-orders/", "/invoices/{id}/", "/purchase-orders/{id}/")):
+    if path.endswith(DOCUMENT_BODIES):
         if _an_id(body.get("supplier")):
             body["supplier"] = _ids()["supplier"][body["supplier"] % len(_ids()["supplier"])]
-        if _an_id(body.get("purchase_order")):
-            body["purchase_order"] = None
+        for reference in ("purchase_order", "credited_invoice"):  # another supplier's, most likely
+            if _an_id(body.get(reference)):
+                body[reference] = None
         lines = body.get("lines")
         for line in lines if isinstance(lines, list) else []:
             for name in LIST_REFERENCES:
@@ -68,7 +72,6 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
 
 
 _codes = itertools.count(1)
-DOCUMENT_BODIES = ("/invoices/", "/purchase-orders/", "/invoices/{id}/", "/purchase-orders/{id}/")
 
 
 @schemathesis.hook

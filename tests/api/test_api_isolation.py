@@ -13,14 +13,17 @@ import pytest
 from accounts.models import User
 from payments.models import Payment
 from payments.services import payment_record
-from procurement.models import Document, Supplier
+from procurement.models import Document, DocumentKind, Supplier
+from procurement.services import document_create
 from procuresync.api_urls import urlpatterns
 from quickbooks.models import PaymentImportRun, ReconciliationRun
 from tests.api.conftest import assert_error, invoice_body
+from tests.conftest import credit_note_data
 
 VALID_LINE = [{"description": "x", "quantity": "1", "unit_price": "1"}]
 
-# route name -> (method, URL template, body). Templates name our objects: {supplier}, {invoice}, {po}, {payment}.
+# route name -> (method, URL template, body). Templates name our objects: {supplier}, {invoice}, {po},
+# {credit_note}, {payment}.
 ID_ROUTES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "api-suppliers-detail:get": ("get", "/api/v1/suppliers/{supplier}/", {}),
     "api-suppliers-detail:put": ("put", "/api/v1/suppliers/{supplier}/", {"name": "Mine", "currency": "USD"}),
@@ -35,7 +38,7 @@ ID_ROUTES: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"invoice": "{invoice}", "amount": "1", "paid_on": "2026-11-10", "method": "cheque"},
     ),
 }
-for _prefix, _key in (("invoices", "{invoice}"), ("purchase_orders", "{po}")):
+for _prefix, _key in (("invoices", "{invoice}"), ("purchase_orders", "{po}"), ("credit_notes", "{credit_note}")):
     _url = f"/api/v1/{_prefix.replace('_', '-')}/{_key}"
     ID_ROUTES[f"api-{_prefix}-detail:get"] = ("get", f"{_url}/", {})
     ID_ROUTES[f"api-{_prefix}-detail:put"] = ("put", f"{_url}/", {"notes": "mine", "lines": VALID_LINE})
@@ -48,10 +51,17 @@ LIST_ROUTES = {
     "api-suppliers:get": "/api/v1/suppliers/",
     "api-invoices:get": "/api/v1/invoices/",
     "api-purchase_orders:get": "/api/v1/purchase-orders/",
+    "api-credit_notes:get": "/api/v1/credit-notes/",
     "api-payments:get": "/api/v1/payments/",
 }
 # Creating with our supplier in the body is refused as "not one of your suppliers" (no leak either way).
-CREATE_ROUTES = {"api-suppliers:post", "api-invoices:post", "api-purchase_orders:post", "api-payment-imports:post"}
+CREATE_ROUTES = {
+    "api-suppliers:post",
+    "api-invoices:post",
+    "api-purchase_orders:post",
+    "api-credit_notes:post",
+    "api-payment-imports:post",
+}
 # About the caller only: no company data reachable by id.
 SELF_ROUTES = {"api-me:get", "api-token:post", "api-token:delete"}
 # Act on the caller's own company, which nothing in the request can name otherwise.
@@ -59,7 +69,7 @@ OWN_COMPANY_ROUTES = {"api-reconciliations:post"}
 
 
 @pytest.fixture
-def ours(approved_invoice: Document, draft_po: Document, payer: User) -> dict[str, int]:
+def ours(approved_invoice: Document, draft_po: Document, payer: User, creator: User) -> dict[str, int]:
     payment = payment_record(
         actor=payer, invoice=approved_invoice, amount=Decimal("10"), paid_on=dt.date(2026, 11, 5), method="cheque"
     )
@@ -77,6 +87,11 @@ def ours(approved_invoice: Document, draft_po: Document, payer: User) -> dict[st
         "supplier": approved_invoice.supplier_id,
         "invoice": approved_invoice.pk,
         "po": draft_po.pk,
+        "credit_note": document_create(
+            actor=creator,
+            kind=DocumentKind.CREDIT_NOTE,
+            data=credit_note_data(approved_invoice.supplier, credited_invoice_id=approved_invoice.pk),
+        ).pk,
         "payment": payment.pk,
     }
 
@@ -125,7 +140,7 @@ def test_given_our_rows_when_the_outsider_lists_them_then_the_list_is_empty(
     assert response.json()["count"] == 0
 
 
-@pytest.mark.parametrize("url", ["/api/v1/invoices/", "/api/v1/purchase-orders/"])
+@pytest.mark.parametrize("url", ["/api/v1/invoices/", "/api/v1/purchase-orders/", "/api/v1/credit-notes/"])
 def test_given_our_supplier_when_the_outsider_creates_a_document_for_it_then_422_and_nothing_is_saved(
     url: str, as_user: Any, outsider: User, ours: dict[str, int], unchanged: Any
 ) -> None:

@@ -4,13 +4,13 @@ ids and payloads.
 The operations are read from the generated OpenAPI schema, so a new endpoint is fuzzed (or fails the
 enumeration check until someone says how) without this file changing. For each operation:
 
-- every id in the path is each of A's ids of that resource (all statuses; invoices and purchase orders
-  on both kinds' URLs), sent with no body, an empty body, A's own data and B's valid data: 404 in the
+- every id in the path is each of A's ids of that resource (all statuses; invoices, credit notes and
+  purchase orders on every kind's URLs), sent with no body, an empty body, A's own data and B's valid data: 404 in the
   error shape, byte for byte the answer for an id that exists nowhere;
-- every id inside a body or a query string (supplier, purchase order, invoice, a line's list options,
-  custom field keys) is, one at a time, each of A's ids inside an otherwise valid request of B, on B's
-  own objects (whose unchanged request is accepted): refused, 404 or 400 (409/422 also taken)
-  naming that field; filters naming A's ids list nothing, where B's own ids list B's rows;
+- every id inside a body or a query string (supplier, purchase order, invoice, credited invoice, a
+  line's list options, custom field keys) is, one at a time, each of A's ids inside an otherwise
+  valid request of B, on B's own objects (whose unchanged request is accepted): refused, 404 or 400
+  (409/422 also taken) naming that field; filters naming A's ids list nothing, where B's own ids list B's rows;
 - A's distinctive texts (names, codes, notes, references) sent as B's own data are accepted as B's:
   never "already exists", which would tell B that A has it.
 
@@ -47,7 +47,8 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEntry, Company, User
 from accounts.roles import Role
 from accounts.services import company_create, user_create
-from payments.services import payment_cancel, payment_record
+from payments.models import Method, Payment, Via
+from payments.services import ImportedPart, payment_cancel, payment_record, qbo_payments_apply
 from procurement import workflow
 from procurement.inputs import SupplierData
 from procurement.models import Document, DocumentKind, ListKind
@@ -62,7 +63,7 @@ from procurement.services import (
 from procuresync.api_urls import urlpatterns
 from quickbooks.models import Connection, ConnectionStatus, PaymentImportRun, ReconciliationRun
 from tests.api.conftest import assert_error, db_snapshot
-from tests.conftest import PASSWORD, invoice_data, line, po_data
+from tests.conftest import PASSWORD, credit_note_data, invoice_data, line, po_data
 
 # Every distinctive string of company A carries this mark; B's data never does. A response holding it
 # (beyond what B itself sent and had accepted) shows B something of A's.
@@ -74,11 +75,12 @@ HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "tra
 # ---------------------------------------------------------------- how to read the schema
 
 # The resource an id in a path names, by the path up to "{id}" (a collection is the same path
-# without the id). Documents: A's invoices *and* purchase orders are tried on either kind's URLs.
+# without the id). Documents: A's invoices, credit notes *and* purchase orders are tried on every kind's URLs.
 ID_RESOURCES = {
     "/api/v1/suppliers/": "supplier",
     "/api/v1/purchase-orders/": "document",
     "/api/v1/invoices/": "document",
+    "/api/v1/credit-notes/": "document",
     "/api/v1/payments/": "payment",
     "/api/v1/payments/imports/": "payment_import",
     "/api/v1/quickbooks/reconciliations/": "reconciliation",
@@ -89,6 +91,7 @@ REFERENCE_FIELDS = {
     "supplier": "supplier",
     "purchase_order": "purchase_order",
     "invoice": "invoice",
+    "credited_invoice": "invoice",
     "account": "account",
     "class": "class",
     "customer_project": "customer_project",
@@ -114,8 +117,12 @@ SKIPPED_OPERATIONS: dict[str, str] = {}
 # (ID_RESOURCES prefix, body field) of references an operation ignores by design: A's id there is
 # accepted, and not stored (cross_company_links checks that).
 IGNORED_REFERENCES = {
-    # "purchase_order" is an invoice field; on a purchase order it is dropped (DocumentIn's doc).
+    # "purchase_order" is an invoice field and "credited_invoice" a credit note's; on another kind
+    # they are dropped (DocumentIn's doc).
     ("/api/v1/purchase-orders/", "purchase_order"),
+    ("/api/v1/credit-notes/", "purchase_order"),
+    ("/api/v1/purchase-orders/", "credited_invoice"),
+    ("/api/v1/invoices/", "credited_invoice"),
 }
 
 
@@ -334,6 +341,7 @@ def build_company_a() -> dict[str, Any]:
     clerk = user_create(company=a, username="zq7-clerk", password=A_PASSWORD, roles=set(), email="c@zq7.example")
     numbering_set_prefix(actor=owner, kind=DocumentKind.PURCHASE_ORDER, prefix="ZQ7PO-")
     numbering_set_prefix(actor=owner, kind=DocumentKind.INVOICE, prefix="ZQ7INV-")
+    numbering_set_prefix(actor=owner, kind=DocumentKind.CREDIT_NOTE, prefix="ZQ7CN-")
     options = {kind: list_option_create(actor=owner, kind=kind, name=f"Zq7 {kind} option") for kind in ListKind.values}
     cost_centre = custom_field_create(actor=owner, name="Zq7 Cost Centre")
     location = custom_field_create(actor=owner, name="Zq7 Location", choices_from=ListKind.LOCATION)
@@ -369,6 +377,9 @@ def build_company_a() -> dict[str, Any]:
         }
         if kind == DocumentKind.INVOICE:
             data = invoice_data(paper, *lines, code=f"ZQ7-SUC-{n}", **common, **extra)
+        elif kind == DocumentKind.CREDIT_NOTE:
+            lines[0].unit_price = Decimal("1")  # 10 × 1.00: small enough to apply to a partly paid invoice
+            data = credit_note_data(paper, *lines, code=f"ZQ7-CRN-{n}", **common, **extra)
         else:
             data = po_data(paper, *lines, **common, **extra)
         return _walk(document_create(actor=owner, kind=kind, data=data), n, owner, *actions)
@@ -409,9 +420,38 @@ def build_company_a() -> dict[str, Any]:
     paid = payment_record(
         actor=owner, invoice=invoices["paid"], amount=Decimal("50"), paid_on=paid_on, method="card", reference="ZQ7-P18"
     )
-    for doc in invoices.values():
+    cn = DocumentKind.CREDIT_NOTE
+    credit_notes = {
+        "draft": document(cn, 21, credited_invoice_id=invoices["approved"].pk),
+        "pending": document(cn, 22, S),
+        "approved": document(cn, 23, S, AP, credited_invoice_id=invoices["approved"].pk),
+        "rejected": document(cn, 24, S, RJ),
+        "in_revision": document(cn, 25, S, AP, RV),
+        "cancelled": document(cn, 26, C),
+        "partly_applied": document(cn, 27, S, AP),
+        "applied": document(cn, 28, S, AP),
+    }
+    # QuickBooks applied two of them to the partly paid invoice's bill (20 + 4 + 10 of its 50 paid).
+    applied_on = dt.date(2026, 11, 11)
+    qbo_payments_apply(
+        company_id=a.pk,
+        realm_id="zq7-realm-9130",
+        txns={
+            "zq7-bp-27": [
+                ImportedPart(invoices["partly_paid"].pk, "bill:1:credit:27", Decimal("4"), applied_on,
+                             Method.SUPPLIER_CREDIT, "ZQ7-VC-27", credit_notes["partly_applied"].pk),
+                ImportedPart(invoices["partly_paid"].pk, "bill:1:credit:28", Decimal("10"), applied_on,
+                             Method.SUPPLIER_CREDIT, "ZQ7-VC-28", credit_notes["applied"].pk),
+            ]
+        },
+        via=Via.WEBHOOK,
+        source=lambda txn: f"QuickBooks bill payment {txn}",
+    )
+    credits = list(Payment.objects.filter(company=a, credit_note__isnull=False).order_by("pk"))
+    for doc in [*invoices.values(), *credit_notes.values()]:
         doc.refresh_from_db()
     assert [doc.status for doc in invoices.values()] == list(invoices)
+    assert [doc.status for doc in credit_notes.values()] == list(credit_notes)
     assert [doc.status for doc in pos.values()] == list(pos)
 
     today = timezone.localdate()
@@ -460,7 +500,7 @@ def build_company_a() -> dict[str, Any]:
 
     first_line = approved.lines.get()
     all_options = [option.pk for option in options.values()]
-    documents = [*pos.values(), *invoices.values()]
+    documents = [*pos.values(), *invoices.values(), *credit_notes.values()]
     return {
         "company": a,
         "ids": {
@@ -468,7 +508,7 @@ def build_company_a() -> dict[str, Any]:
             "document": [doc.pk for doc in documents],
             "purchase_order": [doc.pk for doc in pos.values()],
             "invoice": [doc.pk for doc in invoices.values()],
-            "payment": [cancelled.pk, partly.pk, paid.pk],
+            "payment": [cancelled.pk, partly.pk, paid.pk, *(credit.pk for credit in credits)],
             "payment_import": [run.pk for run in imports],
             "reconciliation": [run.pk for run in reconciliations],
             **dict.fromkeys(("account", "class", "customer_project", "item", "tax_code"), all_options),
@@ -522,7 +562,7 @@ def build_company_a() -> dict[str, Any]:
             paper.email,
             paper.tax_id,
             *(doc.number for doc in documents),
-            *(doc.supplier_unique_code for doc in invoices.values()),
+            *(doc.supplier_unique_code for doc in [*invoices.values(), *credit_notes.values()]),
             "Zq7 note 13",
             "Zq7 line 13",
             "Zq7-CC-13",
@@ -570,6 +610,11 @@ def build_company_b() -> dict[str, Any]:
     po_draft = document(DocumentKind.PURCHASE_ORDER)
     invoice_draft = document(DocumentKind.INVOICE, code="B-DRAFT-1")
     invoice_approved = document(DocumentKind.INVOICE, S, AP, code="B-APPROVED-1")
+    credit_note_draft = document_create(
+        actor=user,
+        kind=DocumentKind.CREDIT_NOTE,
+        data=credit_note_data(supplier, *lines, code="B-CN-DRAFT-1", credited_invoice_id=invoice_approved.pk),
+    )
     payment = payment_record(
         actor=user, invoice=invoice_approved, amount=Decimal("5"), paid_on=dt.date(2026, 11, 5), method="cheque"
     )
@@ -586,7 +631,7 @@ def build_company_b() -> dict[str, Any]:
         "personas": personas,
         "ids": {
             "supplier": [supplier.pk],
-            "document": [po_approved.pk, po_draft.pk, invoice_draft.pk, invoice_approved.pk],
+            "document": [po_approved.pk, po_draft.pk, invoice_draft.pk, invoice_approved.pk, credit_note_draft.pk],
             "payment": [payment.pk],
             "payment_import": [run.pk],
             "reconciliation": [reconciliation.pk],
@@ -606,6 +651,7 @@ def build_company_b() -> dict[str, Any]:
             "/api/v1/suppliers/": supplier.pk,
             "/api/v1/purchase-orders/": po_draft.pk,
             "/api/v1/invoices/": invoice_draft.pk,
+            "/api/v1/credit-notes/": credit_note_draft.pk,
             "/api/v1/payments/": payment.pk,
             "/api/v1/payments/imports/": run.pk,
             "/api/v1/quickbooks/reconciliations/": reconciliation.pk,
@@ -1105,7 +1151,12 @@ def test_given_company_a_when_its_data_is_planted_then_every_marker_and_kind_is_
     ):
         assert rows[label], f"company A has no {label}"
     statuses = {row["status"] for row in rows["procurement.Document"]}
-    assert statuses == {"draft", "pending", "approved", "rejected", "in_revision", "cancelled", "partly_paid", "paid"}
+    assert statuses == {
+        "draft", "pending", "approved", "rejected", "in_revision", "cancelled", "partly_paid", "paid", "partly_applied",
+        "applied",
+    }
+    assert {row["kind"] for row in rows["procurement.Document"]} == set(DocumentKind.values)
+    assert any(row["credit_note_id"] for row in rows["payments.Payment"])
     dumped = json.dumps(rows, default=str).lower()
     assert all(marker.lower() in dumped for marker in world.a_markers)
     assert all(MARK in marker.lower() for marker in world.a_markers)

@@ -39,10 +39,11 @@ from payments.models import Method, Payment
 from payments.services import payment_record
 from procurement.forms import DocumentForm, LineForm, NotesForm, SupplierForm, TransitionForm
 from procurement.models import CustomField, Document, DocumentKind, ListKind, ListOption, Supplier
-from procurement.services import custom_field_create, list_option_create, numbering_set_prefix
+from procurement.services import custom_field_create, document_create, list_option_create, numbering_set_prefix
 from procuresync.errors import ValidationFailed
 from quickbooks.forms import SettingsForm, VendorMapForm
 from quickbooks.models import Connection, ConnectionStatus
+from tests.conftest import credit_note_data
 from tests.pages.conftest import document_form
 
 if TYPE_CHECKING:
@@ -428,6 +429,9 @@ VENDOR_MAP_FORM: Table = {
     ],
 }
 
+# The header fields only a credit note's page has (new and edit pages).
+CREDIT_NOTE_FORM: Table = {"credited_invoice": _ID_GARBAGE}
+
 # Django's login form (templates/registration/login.html). Wrong credentials, however long, get
 # Django's one message for the whole form (it never tells which of the two was wrong).
 _NO_LOGIN = "Please enter a correct username and password."
@@ -438,7 +442,7 @@ LOGIN_FORM: Table = {
 
 # Every form class of the apps' forms.py -> its table, and the fields with no hostile value at all.
 FORM_TABLES: dict[type[forms.Form], Table] = {
-    DocumentForm: DOCUMENT_FORM,
+    DocumentForm: {**DOCUMENT_FORM, **CREDIT_NOTE_FORM},
     LineForm: LINE_FORM,
     NotesForm: NOTES_FORM,
     TransitionForm: TRANSITION_FORM,
@@ -601,6 +605,26 @@ def test_given_an_invoice_form_when_a_header_field_is_hostile_then_it_says_why_b
         response = client.post(url, body)
 
     assert_beside(response, response.context["editor"].form, name, hostile.says, status=200)
+
+
+@pytest.mark.parametrize("page", ["new", "edit"])
+@pytest.mark.parametrize(("field", "hostile"), cases(CREDIT_NOTE_FORM))
+def test_given_a_credit_note_form_when_a_header_field_is_hostile_then_it_says_why_beside_it_and_saves_nothing(
+    page: str, field: str, hostile: H, creator: User, supplier: Supplier, approved_invoice: Document
+) -> None:
+    body = document_form(supplier.pk, [dict(A4)], supplier_unique_code="CR-1", credited_invoice=approved_invoice.pk)
+    url = "/credit-notes/new/"
+    if page == "edit":
+        draft = document_create(actor=creator, kind=DocumentKind.CREDIT_NOTE, data=credit_note_data(supplier))
+        url = f"/credit-notes/{draft.pk}/edit/"
+        body.update({"lines-INITIAL_FORMS": 1, "supplier_unique_code": draft.supplier_unique_code})
+    put(body, field, hostile.value)
+    client = login(creator)
+
+    with unchanged():
+        response = client.post(url, body)
+
+    assert_beside(response, response.context["editor"].form, field, hostile.says, status=200)
 
 
 @pytest.mark.parametrize("page", ["new", "edit"])

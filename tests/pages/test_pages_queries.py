@@ -52,6 +52,7 @@ def _queries(client: Client, url: str) -> int:
 
 
 @pytest.mark.parametrize(("url", "kind"), [("/invoices/", DocumentKind.INVOICE),
+                                           ("/credit-notes/", DocumentKind.CREDIT_NOTE),
                                            ("/purchase-orders/", DocumentKind.PURCHASE_ORDER)])
 def test_given_5_or_60_documents_when_the_list_renders_then_the_query_count_is_the_same(
     client_for, creator: User, url: str, kind: str

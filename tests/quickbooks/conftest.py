@@ -223,12 +223,13 @@ def consent(auth_url: str, realm: str = "new") -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(response.headers["location"]).query).items()}
 
 
-def connect(admin: User, *, document_kind: str = "invoice", auto_send: bool = True) -> Qbo:
-    """Connect ``admin``'s company through the real OAuth flow, import lists, pick defaults."""
+def connect(admin: User, *, document_kind: str = "invoice", auto_send: bool = True, realm: str = "new") -> Qbo:
+    """Connect ``admin``'s company through the real OAuth flow (to QuickBooks company ``realm``, or
+    a new one), import lists, pick defaults."""
     from qbo_emulator.testing import RunningEmulator  # noqa: F401  (type only)
 
     url = connection_start(actor=admin, redirect_uri=REDIRECT_URI)
-    answer = consent(url)
+    answer = consent(url, realm=realm)
     connection = connection_complete(
         actor=admin, code=answer["code"], state=answer["state"], realm_id=answer["realmId"], redirect_uri=REDIRECT_URI
     )

@@ -21,7 +21,7 @@ from payments.models import Method
 from payments.services import payment_record
 from procurement import workflow
 from procurement.inputs import DocumentData, LineData, SupplierData
-from procurement.models import DocumentKind, ListKind, ListOption
+from procurement.models import Document, DocumentKind, ListKind, ListOption
 from procurement.services import (
     custom_field_create,
     document_create,
@@ -147,6 +147,7 @@ class Command(BaseCommand):
             A.REVISE: owner,
             A.CANCEL: owner,
         }
+        invoices: dict[int, Document] = {}
         for kind in (DocumentKind.PURCHASE_ORDER, DocumentKind.INVOICE):
             is_invoice = kind == DocumentKind.INVOICE
             for number, journey in enumerate(journeys):
@@ -158,6 +159,8 @@ class Command(BaseCommand):
                 for action in journey:
                     comment = "Price is above the agreed rate" if action == A.REJECT else ""
                     document_transition(actor=actor_for[action], document=document, action=action, comment=comment)
+                if is_invoice:
+                    invoices[number] = document
                 if is_invoice and number == 6:
                     payment_record(
                         actor=users["payer"],
@@ -177,3 +180,26 @@ class Command(BaseCommand):
                         method=Method.CARD,
                         reference="VISA ••4242",
                     )
+        # Credit notes: one pending, one approved, each crediting an invoice of its supplier. Applied
+        # and Partly Applied come from QuickBooks only, so the demo (never connected) has none.
+        for number, journey in ((0, [A.SUBMIT]), (2, [A.SUBMIT, A.APPROVE])):
+            supplier = suppliers[number % len(suppliers)]
+            credit = DocumentData(
+                supplier_id=supplier.pk,
+                issue_date=today - dt.timedelta(days=5 - number),
+                exchange_rate=Decimal("1.0850") if supplier.currency == "EUR" else None,
+                supplier_unique_code=f"{supplier.name.split()[0][:4].upper()}-CR-{100 + number}",
+                credited_invoice_id=invoices[number].pk,
+                custom_values={location.pk: "Head office"},
+                lines=[
+                    LineData(
+                        description="Ergonomic chair, returned damaged",
+                        quantity=Decimal("1"),
+                        unit_price=Decimal("180.00"),
+                        account_id=account.pk,
+                    )
+                ],
+            )
+            document = document_create(actor=owner, kind=DocumentKind.CREDIT_NOTE, data=credit)
+            for action in journey:
+                document_transition(actor=actor_for[action], document=document, action=action)

@@ -1,5 +1,6 @@
 // The few behaviours htmx does not cover: adding and removing document lines, filling the
-// currency when a supplier is chosen, and asking before an action that cannot be undone.
+// currency when a supplier is chosen (and offering a credit note only that supplier's invoices),
+// and asking before an action that cannot be undone.
 // Everything works without it except "Add line". No inline handlers anywhere: the
 // Content-Security-Policy runs only script files from our own origin.
 (function () {
@@ -35,6 +36,21 @@
     if (map[select.value]) currency.value = map[select.value];
   }
 
+  // A credit note's "Credits invoice": only the chosen supplier's invoices (each option carries
+  // data-supplier); a choice of another supplier's invoice is cleared. The server checks it anyway.
+  function filterCreditedInvoices(supplier) {
+    var select = document.getElementById("id_credited_invoice");
+    if (!select || !supplier) return;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var owner = option.getAttribute("data-supplier");
+      option.hidden = Boolean(owner && supplier.value && owner !== supplier.value);
+    });
+    var chosen = select.options[select.selectedIndex];
+    if (chosen && chosen.hidden) select.value = "";
+  }
+
+  filterCreditedInvoices(document.getElementById("id_supplier"));
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
@@ -49,7 +65,10 @@
 
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target instanceof HTMLSelectElement && target.id === "id_supplier") fillCurrency(target);
+    if (target instanceof HTMLSelectElement && target.id === "id_supplier") {
+      fillCurrency(target);
+      filterCreditedInvoices(target);
+    }
   });
 
   // <form data-confirm="Question?">: submitted only if the user says OK. Listening while the event
