@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,9 +32,13 @@ from procuresync.errors import TransitionNotAllowed, ValidationFailed
 CENT = Decimal("0.01")
 
 
-def paid_amount(invoice: Document) -> Decimal:
-    total = invoice.payments.filter(status=PaymentStatus.ACTIVE).aggregate(s=Sum("amount"))["s"]
+def _active_total(payments: QuerySet[Payment]) -> Decimal:
+    total = payments.filter(status=PaymentStatus.ACTIVE).aggregate(s=Sum("amount"))["s"]
     return (total or Decimal("0")).quantize(CENT)  # SQLite's sum drops the scale (20, not 20.00)
+
+
+def paid_amount(invoice: Document) -> Decimal:
+    return _active_total(invoice.payments.all())
 
 
 def payment_status_for(*, total: Decimal, paid: Decimal) -> Status:
@@ -48,17 +52,16 @@ def payment_status_for(*, total: Decimal, paid: Decimal) -> Status:
 
 def applied_amount(credit_note: Document) -> Decimal:
     """How much of a credit note QuickBooks has applied to bills: its active supplier-credit payments."""
-    total = credit_note.credit_applications.filter(status=PaymentStatus.ACTIVE).aggregate(s=Sum("amount"))["s"]
-    return (total or Decimal("0")).quantize(CENT)
+    return _active_total(credit_note.credit_applications.all())
+
+
+# A credit note's applications count as an invoice's payments do, under their own names.
+_AS_APPLIED = {Status.APPROVED: Status.APPROVED, Status.PARTLY_PAID: Status.PARTLY_APPLIED, Status.PAID: Status.APPLIED}
 
 
 def application_status_for(*, total: Decimal, applied: Decimal) -> Status:
     """Credit note status as a function of its approved total and its active applications."""
-    if applied <= 0:
-        return Status.APPROVED
-    if applied < total:
-        return Status.PARTLY_APPLIED
-    return Status.APPLIED
+    return _AS_APPLIED[payment_status_for(total=total, paid=applied)]
 
 
 def credit_note_status_recompute(

@@ -27,6 +27,14 @@ def approved(creator: User, approver: User, kind: str, data: Any) -> Document:
     return document
 
 
+def refused(qbo: Qbo, document: Document, doc_number: str) -> str:
+    """The document failed without reaching QuickBooks; the message it shows."""
+    sync = sync_of(document)
+    assert sync.status == SyncStatus.FAILED
+    assert qbo.query(f"SELECT * FROM Bill WHERE DocNumber = '{doc_number}'") == {}
+    return sync.error_message
+
+
 def multicurrency_on(qbo: Qbo) -> None:
     """A bookkeeper turns multicurrency on in QuickBooks; the product reads it with the closing date."""
     qbo.control("POST", "/multicurrency")
@@ -53,11 +61,9 @@ def test_given_multicurrency_is_off_when_a_euro_invoice_is_approved_then_it_is_r
     euro = supplier_create(actor=creator, data=SupplierData(name="Papier GmbH", currency="EUR"))
     invoice = approved(creator, approver, "invoice", invoice_data(euro, exchange_rate=D("1.08"), code="EU-1"))
 
-    sync = sync_of(invoice)
-    assert sync.status == SyncStatus.FAILED
-    assert "is in EUR, but multicurrency is off in QuickBooks" in sync.error_message
-    assert "Turn on multicurrency" in sync.error_message
-    assert qbo.query("SELECT * FROM Bill WHERE DocNumber = 'EU-1'") == {}
+    message = refused(qbo, invoice, "EU-1")
+    assert "is in EUR, but multicurrency is off in QuickBooks" in message
+    assert "Turn on multicurrency" in message
 
 
 def test_given_multicurrency_when_a_euro_invoice_is_approved_then_the_bill_has_its_currency_and_rate(
@@ -83,11 +89,9 @@ def test_given_a_dollar_vendor_when_a_euro_invoice_of_that_supplier_is_approved_
 
     invoice = approved(creator, approver, "invoice", invoice_data(euro, exchange_rate=D("1.08"), code="EU-3"))
 
-    sync = sync_of(invoice)
-    assert sync.status == SyncStatus.FAILED
-    assert "QuickBooks vendor “Papier GmbH”, whose currency is USD" in sync.error_message
-    assert "link the supplier to a EUR vendor" in sync.error_message
-    assert qbo.query("SELECT * FROM Bill WHERE DocNumber = 'EU-3'") == {}
+    message = refused(qbo, invoice, "EU-3")
+    assert "QuickBooks vendor “Papier GmbH”, whose currency is USD" in message
+    assert "link the supplier to a EUR vendor" in message
 
 
 def _sent_order(qbo: Qbo, creator: User, approver: User, admin: User, supplier: Supplier) -> Document:
