@@ -24,7 +24,7 @@ from procurement.api import (
 )
 from procurement.models import DocumentKind
 from procuresync.api_errors import error_body
-from quickbooks.api import ReconciliationDetailView, ReconciliationListView
+from quickbooks.api import DocumentPreviewView, ReconciliationDetailView, ReconciliationListView
 
 
 class IdConverter:
@@ -64,6 +64,13 @@ def _document_routes(prefix: str, kind: str) -> list[URLPattern]:
         )
         for action in workflow.DocumentAction
     ]
+    routes.append(
+        path(
+            f"{prefix}/<id:pk>/quickbooks-preview",
+            DocumentPreviewView.as_view(kind=kind),
+            name=f"api-{name}-quickbooks-preview",
+        )
+    )
     return routes
 
 

@@ -19,8 +19,8 @@ from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES
 from quickbooks.config import qbo_config
 from quickbooks.connection import closed_books_message
 from quickbooks.export.mapping import QBO_WHAT, entity_for
-from quickbooks.export.snapshots import send_problems
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncAttempt, SyncStatus, VendorLink
+from quickbooks.preview import Preview, document_preview
 
 AP_ACCOUNT_TYPE = "Accounts Payable"  # QBO's AccountType of A/P accounts, kept as ListOption.detail
 
@@ -153,8 +153,8 @@ class DocumentPanel:
     sync: DocumentSync | None
     attempts: QuerySet[SyncAttempt]
     send_label: str  # "" when there is nothing to press
-    # What would stop it on its way to QuickBooks (tax codes, currency), before it is approved.
-    problems: tuple[str, ...] = ()
+    # What it will become in QuickBooks and what would stop it, while it is still to be sent.
+    preview: Preview | None = None
 
 
 def document_panel(user: User, document: Document) -> DocumentPanel | None:
@@ -183,10 +183,8 @@ def document_panel(user: User, document: Document) -> DocumentPanel | None:
             label = "Send again"
         elif status != SyncStatus.QUEUED:
             label = "Send to QuickBooks"
-    problems: tuple[str, ...] = ()
-    if live and connection is not None and connection.sends(document.kind) and _still_to_send(document, sync):
-        problems = tuple(send_problems(document, connection))
-    return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label, problems=problems)
+    preview = document_preview(document, connection) if _still_to_send(document, sync) else None
+    return DocumentPanel(sync=sync, attempts=document.qbo_attempts.all()[:50], send_label=label, preview=preview)
 
 
 def _still_to_send(document: Document, sync: DocumentSync | None) -> bool:

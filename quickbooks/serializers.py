@@ -1,4 +1,4 @@
-"""What the reconciliation endpoints answer (``quickbooks.api``)."""
+"""What the QuickBooks endpoints answer (``quickbooks.api``): reconciliation runs and previews."""
 
 from __future__ import annotations
 
@@ -50,3 +50,46 @@ class ReconciliationRunOut(serializers.Serializer):
     @extend_schema_field(ReconciliationRowOut(many=True))
     def get_rows(self, run: ReconciliationRun) -> list[dict[str, Any]]:
         return list(ReconciliationRowOut(rows_of(run, self.context.get("kind", "")), many=True).data)
+
+
+class PreviewWarningOut(serializers.Serializer):
+    code = serializers.CharField(help_text="closed_period, tax, currency, mapping, doc_number_too_long, ...")
+    message = serializers.CharField(help_text="what is wrong and what to do")
+    stops = serializers.BooleanField(help_text="QuickBooks will refuse the document (false: worth knowing only)")
+
+
+class PreviewLineOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    description = serializers.CharField()
+    detail = serializers.CharField(help_text="Account-based or Item-based")
+    account = serializers.CharField()
+    item = serializers.CharField()
+    quantity = serializers.CharField()
+    unit_price = serializers.CharField()
+    line_class = serializers.CharField()
+    customer = serializers.CharField()
+    tax_code = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    order_line = serializers.CharField(help_text="the purchase order line it bills, if any")
+
+
+class PreviewOut(serializers.Serializer):
+    """What the document will become in QuickBooks if approved (or sent) now, and what would stop it."""
+
+    entity = serializers.CharField(help_text="Bill, PurchaseOrder or VendorCredit")
+    what = serializers.CharField()
+    vendor = serializers.CharField()
+    vendor_note = serializers.CharField()
+    doc_number = serializers.CharField()
+    txn_date = serializers.CharField()
+    due_date = serializers.CharField()
+    currency = serializers.CharField()
+    exchange_rate = serializers.DecimalField(max_digits=18, decimal_places=8, allow_null=True)
+    tax_calculation = serializers.CharField()
+    lines = PreviewLineOut(many=True)
+    tax_total = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="TotalAmt as QuickBooks computes it")
+    folding = serializers.ListField(child=serializers.CharField())
+    warnings = PreviewWarningOut(many=True)
+    stops = serializers.BooleanField(help_text="true when QuickBooks will refuse it as it is")
+    payload = serializers.JSONField(allow_null=True, help_text="exactly the JSON that would be sent; null if it cannot")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from quickbooks import views
 from quickbooks import views_reconciliation as recon
@@ -14,6 +14,9 @@ urlpatterns = [
     path("tax-codes/", views.tax_codes_save, name="integrations-tax-codes"),
     path("retry-failed/", views.retry_failed, name="integrations-retry-failed"),
     path("documents/<int:pk>/send/", views.document_send, name="quickbooks-send"),
+    path("", include("quickbooks.urls_health")),
+    path("", include("quickbooks.urls_setup")),
+    path("", include("quickbooks.urls_vendors")),
     path("reconciliation/", recon.reconciliation, name="reconciliation"),
     path("reconciliation/start/", recon.reconciliation_start, name="reconciliation-start"),
     path("reconciliation/nightly/", recon.reconciliation_nightly, name="reconciliation-nightly"),

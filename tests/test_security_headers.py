@@ -164,6 +164,8 @@ def test_given_an_admin_with_every_role_when_opening_each_page_then_each_carries
         response = client.get(url, headers={"Accept": BROWSER_ACCEPT})  # as a browser asks, API URLs too
         visited += 1
         expected = {404} if name in EXPECTED_404 else ANSWERS
+        if name.endswith("-quickbooks-preview"):
+            expected = {409}  # this company is not connected: its documents do not go to QuickBooks
         if response.status_code not in expected:
             problems.append(f"{url} ({name}) answered {response.status_code}")
         assert_strict_policy(response)

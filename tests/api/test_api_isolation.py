@@ -43,6 +43,7 @@ for _prefix, _key in (("invoices", "{invoice}"), ("purchase_orders", "{po}"), ("
     ID_ROUTES[f"api-{_prefix}-detail:get"] = ("get", f"{_url}/", {})
     ID_ROUTES[f"api-{_prefix}-detail:put"] = ("put", f"{_url}/", {"notes": "mine", "lines": VALID_LINE})
     ID_ROUTES[f"api-{_prefix}-detail:patch"] = ("patch", f"{_url}/", {"notes": "mine"})
+    ID_ROUTES[f"api-{_prefix}-quickbooks-preview:get"] = ("get", f"{_url}/quickbooks-preview", {})
     for _action in ("submit", "approve", "reject", "revise", "cancel"):
         ID_ROUTES[f"api-{_prefix}-{_action}:post"] = ("post", f"{_url}/{_action}", {"comment": "mine"})
 
