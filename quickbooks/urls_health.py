@@ -1,0 +1,5 @@
+"""URLs of Integrations → health (kept apart so each part of the Integrations pages owns its routes)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
