@@ -80,7 +80,10 @@ class PaymentImportOut(serializers.Serializer):
     state = serializers.CharField()
     finished = serializers.BooleanField()
     pages = serializers.IntegerField()
-    bill_payments = serializers.IntegerField()
+    total = serializers.IntegerField(
+        allow_null=True, help_text="bill payments QuickBooks has in the range (null until counted)"
+    )
+    bill_payments = serializers.IntegerField(help_text="bill payments read so far")
     new = serializers.IntegerField()
     known = serializers.IntegerField()
     updated = serializers.IntegerField()

@@ -293,6 +293,34 @@ class ReconciliationRun(models.Model):
         return round(self.api_calls * 1000 / self.documents_checked, 1)
 
 
+class ImportedVendor(models.Model):
+    """A vendor of the connected QuickBooks company, as the last list import (or a delivery that
+    found or created it) read it: what an Admin chooses from when linking a supplier by hand.
+
+    Vendors QuickBooks made inactive are kept with ``active`` off (not offered; a link to one stays
+    what it is). A vendor QuickBooks no longer answers with at all (merged into another) is deleted:
+    it cannot be linked again, and ``VendorLink`` keeps its own copy of the id and name.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    realm_id = models.CharField(max_length=40)
+    qbo_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=500)  # DisplayName
+    email = models.CharField(max_length=254, blank=True)  # PrimaryEmailAddr.Address
+    currency = models.CharField(max_length=3, blank=True)  # CurrencyRef; blank: not said (home currency)
+    active = models.BooleanField(default=True)
+    read_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "qbo_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "realm_id", "qbo_id"], name="imported_vendor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (QuickBooks vendor {self.qbo_id})"
+
+
 # Django loads an app's models from its models module; the payments-in wing keeps its own in
 # quickbooks/inbound/models.py, registered here.
 from quickbooks.inbound.models import (  # noqa: E402
@@ -302,6 +330,7 @@ from quickbooks.inbound.models import (  # noqa: E402
     PaymentsCursor,
     WebhookEvent,
 )
+from quickbooks.progress_models import ListImportRun, RunState, SendRun  # noqa: E402
 
 __all__ = [
     "Connection",
@@ -309,12 +338,15 @@ __all__ = [
     "DocumentSync",
     "EventState",
     "ImportState",
+    "ListImportRun",
     "OutboxItem",
     "OutboxState",
     "PaymentImportRun",
     "PaymentsCursor",
     "ReconciliationRun",
     "ReconciliationState",
+    "RunState",
+    "SendRun",
     "SyncAttempt",
     "SyncStatus",
     "VendorLink",

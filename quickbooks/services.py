@@ -301,6 +301,19 @@ _LISTS: list[tuple[str, str, str]] = [
 ]
 
 
+LIST_WORDS = {
+    "Account": "accounts",
+    "Class": "classes",
+    "Department": "locations",
+    "Customer": "customers / projects",
+    "Item": "products / services",
+    "TaxCode": "tax codes",
+    "Term": "payment terms",
+    "TaxRate": "tax rates",
+    "vendors matched": "suppliers linked to vendors",
+}
+
+
 def _detail(entity: str, row: dict[str, Any]) -> str:
     if entity == "Account":
         return str(row.get("AccountType", ""))
@@ -311,8 +324,13 @@ def _detail(entity: str, row: dict[str, Any]) -> str:
     return ""
 
 
-def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, int]:
-    """Import or refresh QuickBooks' lists as the choices on lines and documents; link vendors."""
+# What a list import is doing, for its progress: (step in words, steps done, steps in all).
+Progress = Callable[[str, int, int], None]
+
+
+def lists_import(*, actor: User, client: QboClient | None = None, progress: Progress | None = None) -> dict[str, int]:
+    """Import or refresh QuickBooks' lists as the choices on lines and documents; link vendors.
+    ``progress`` hears of each step as it starts (``quickbooks.progress`` runs this in the background)."""
     require(actor, Permission.INTEGRATION_MANAGE)
     connection = connection_of(actor.tenant_id)
     if connection.status != ConnectionStatus.CONNECTED:
@@ -324,7 +342,10 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
     refresh_company_settings(connection, client)  # home currency and multicurrency may have changed
     counts: dict[str, int] = {}
     tax_codes: list[dict[str, Any]] = []
-    for entity, kind, name_field in _LISTS:
+    steps = len(_LISTS) + 1 + (1 if connection.computes_tax else 0)  # the lists, tax rates, vendors
+    tell = progress or (lambda _what, _done, _total: None)
+    for done, (entity, kind, name_field) in enumerate(_LISTS):
+        tell(f"Reading {LIST_WORDS.get(entity, entity)}", done, steps)
         rows = list(client.query_all(entity, "Active IN (true, false)" if entity != "TaxCode" else ""))
         if entity == "TaxCode":
             tax_codes = rows
@@ -352,9 +373,11 @@ def lists_import(*, actor: User, client: QboClient | None = None) -> dict[str, i
         counts[entity] = len(rows)
     if connection.computes_tax:
         # TaxCode and TaxRate are read only and not in CDC (qbo-api.md §1.7): refreshed here.
+        tell("Reading tax rates", steps - 2, steps)
         tax_rates = list(client.query_all("TaxRate"))
         import_tax_codes(actor.tenant_id, tax_codes, tax_rates)
         counts["TaxRate"] = len(tax_rates)
+    tell("Linking suppliers to vendors", steps - 1, steps)
     counts["vendors matched"] = sum(vendors_match_all(connection=connection, client=client).values())
     connection.lists_imported_at = timezone.now()
     if connection.default_ap_account_id is None:

@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Permission
+from accounts.roles import Permission, allowed
 from procurement import selectors as procurement_selectors
 from procurement.models import DocumentKind
 from procuresync.errors import DomainError, RoleRequired
 from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import flash_refusal, page
-from quickbooks import reconciliation_runs, selectors, services, tax_settings
+from quickbooks import progress, reconciliation_runs, selectors, services, tax_settings
 from quickbooks.errors import QboError
 from quickbooks.export import services as export_services
 from quickbooks.forms import SettingsForm, VendorMapForm
@@ -67,6 +67,9 @@ def _render(
             sent_list_url=reverse("po-list" if kind == DocumentKind.PURCHASE_ORDER else "invoice-list"),
             reconciliation=reconciliation_runs.run_latest_finished(user),
             tax_rows=tax_settings.tax_rate_rows(user) if connection.computes_tax else None,
+            list_import=progress.list_import_latest(user),
+            words=services.LIST_WORDS,
+            send=progress.send_run_latest(user) if allowed(user, Permission.QUICKBOOKS_SEND) else None,
         )
     return render(request, "quickbooks/integrations.html", context, status=status)
 
@@ -144,14 +147,19 @@ def settings_save(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 @page(Permission.INTEGRATION_MANAGE)
 def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Start importing the lists in the background; Integrations follows its progress."""
     try:
-        counts = services.lists_import(actor=request.user)
+        progress.list_import_start(actor=request.user)
     except DomainError as exc:
         _refused(request, exc, "The lists were not imported")
-    else:
-        summary = ", ".join(f"{count} {_LIST_NAMES.get(name, name)}" for name, count in counts.items())
-        messages.success(request, f"Imported from QuickBooks: {summary}.")
-    return redirect("integrations")
+    return redirect(reverse("integrations") + "#list-import")
+
+
+@page(Permission.INTEGRATION_MANAGE)
+def list_import_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The list import's progress panel, polled by the page until the import is done."""
+    run = progress.list_import_get(user=request.user, run_id=pk)
+    return render(request, "quickbooks/_list_import_run.html", {"run": run, "words": services.LIST_WORDS})
 
 
 @require_POST
@@ -170,17 +178,6 @@ def tax_codes_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"Tax codes saved ({changed} changed)." if changed else "No tax code changed.")
     return redirect(reverse("integrations") + "#tax-codes")
-
-
-_LIST_NAMES = {
-    "Account": "accounts",
-    "Class": "classes",
-    "Department": "locations",
-    "Customer": "customers / projects",
-    "Item": "products / services",
-    "TaxCode": "tax codes",
-    "TaxRate": "tax rates",
-}
 
 
 @require_POST
@@ -210,7 +207,13 @@ def retry_failed(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, f"{count} failed document{'s' if count != 1 else ''} queued to send again.")
     else:
         messages.info(request, "No failed documents to retry.")
-    return redirect("integrations")
+    return redirect(reverse("integrations") + "#sync")
+
+
+@page(Permission.QUICKBOOKS_SEND)
+def send_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A bulk send's progress panel, polled by the page until every document has an outcome."""
+    return render(request, "quickbooks/_send_run.html", {"send": progress.send_run_get(user=request.user, run_id=pk)})
 
 
 @require_POST

@@ -16,7 +16,8 @@ from procurement.workflow import APPROVED_STATUSES, FINAL_STATUSES, DocumentActi
 from quickbooks.connection import connection_of, forget_closing_date
 from quickbooks.errors import NotConnected, SendRefused
 from quickbooks.export import delivery, outbox
-from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus
+from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, SyncStatus
+from quickbooks.progress import send_run_start
 
 
 def document_send(*, actor: User, document: Document) -> None:
@@ -50,19 +51,22 @@ def documents_retry_failed(*, actor: User) -> int:
         company_id=actor.tenant_id, qbo_sync__status=SyncStatus.FAILED, status__in=APPROVED_STATUSES | FINAL_STATUSES
     )
     forget_closing_date(actor.tenant_id)
-    count = 0
+    ids = []
     with transaction.atomic():
         for document in failed:
             _queue(document, reason="retry all failed")
-            count += 1
-        if count:  # a press with nothing to retry changed nothing
-            record(Action.RETRY_ALL_FAILED, actor=actor, target="Failed documents", details={"documents": count})
-    return count
+            ids.append(document.pk)
+        if ids:  # a press with nothing to retry changed nothing
+            record(Action.RETRY_ALL_FAILED, actor=actor, target="Failed documents", details={"documents": len(ids)})
+            send_run_start(company_id=actor.tenant_id, document_ids=ids, reason="retry all failed", actor=actor)
+    return len(ids)
 
 
 def documents_resume(connection: Connection) -> int:
     """After (re)connecting: everything that waited goes out now."""
     ids = outbox.waiting_ids(connection.company_id)
+    waiting = OutboxItem.objects.filter(pk__in=ids).values_list("document_id", flat=True)
+    send_run_start(company_id=connection.company_id, document_ids=waiting, reason="waiting documents", actor=None)
     delivery.dispatch(ids)
     return len(ids)
 

@@ -69,6 +69,8 @@ class PaymentImportRun(models.Model):
     date_to = models.DateField()
     state = models.CharField(max_length=20, choices=ImportState.choices, default=ImportState.QUEUED)
     pages = models.PositiveIntegerField(default=0)
+    # How many bill payments QuickBooks has in the range (a COUNT query first), for "X of Y".
+    total = models.PositiveIntegerField(null=True, blank=True)
     bill_payments = models.PositiveIntegerField(default=0)
     new = models.PositiveIntegerField(default=0)
     known = models.PositiveIntegerField(default=0)

@@ -135,6 +135,10 @@ def import_run(run_id: int) -> PaymentImportRun:
     where = f"TxnDate >= '{run.date_from.isoformat()}' AND TxnDate <= '{run.date_to.isoformat()}'"
     start = 1
     try:
+        counted = client.query(f"SELECT COUNT(*) FROM BillPayment WHERE {where}")
+        PaymentImportRun.objects.filter(pk=run.pk).update(
+            total=int(counted.get("totalCount", 0) or 0), api_calls=F("api_calls") + 1
+        )
         while True:
             before = client.calls
             page = client.query(

@@ -47,3 +47,25 @@ def test_given_a_payment_in_qbo_when_a_payer_imports_the_range_then_the_invoice_
     expect(page.locator("body")).to_contain_text("Paid")
     invoice.refresh_from_db()
     assert invoice.status == Status.PAID
+
+
+def test_given_many_bill_payments_when_a_payer_imports_the_range_then_the_page_shows_progress_to_the_end(
+    page: Any, qbo: Any, payer: User
+) -> None:
+    from playwright.sync_api import expect
+
+    qbo.control("POST", "/bulk", json={"bills": 2400, "pay_ratio": 1.0, "days": 5})  # three pages of 1,000
+    qbo.fault(latency_ms=700)  # QuickBooks answers slowly enough to watch
+
+    log_in(page, payer)
+    page.wait_for_load_state()
+    page.goto("/payments/")
+    today = timezone.localdate()
+    page.fill("#id_import-date_from", (today - dt.timedelta(days=10)).isoformat())
+    page.fill("#id_import-date_to", today.isoformat())
+    page.click("button:has-text('Import from QuickBooks')")
+
+    expect(page.locator(".run-progress")).to_contain_text("of 2400 QuickBooks bill payments read", timeout=20_000)
+    expect(page.locator(".run-progress progress")).to_have_attribute("max", "2400")
+    expect(page.locator(".import-result")).to_contain_text("2400 bill payments read", timeout=60_000)
+    expect(page.locator(".run-progress")).to_have_count(0)

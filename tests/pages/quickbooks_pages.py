@@ -36,3 +36,16 @@ def text(response: Any) -> str:
 
 def flashed(response: Any) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def import_lists(client: Client) -> Any:
+    """Press "Import lists from QuickBooks" and do what the worker then does (the page tests run no
+    worker); returns the answer to the press."""
+    from quickbooks.models import ListImportRun
+    from quickbooks.progress import list_import_run
+
+    response = client.post("/integrations/lists/", follow=True)
+    run = ListImportRun.objects.order_by("-pk").first()
+    assert run is not None, "the press started no import"
+    list_import_run(run.pk)
+    return response

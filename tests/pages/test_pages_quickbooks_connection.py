@@ -19,8 +19,8 @@ from procurement.models import CustomField, DocumentKind, ListKind, ListOption, 
 from procurement.services import supplier_create
 from qbo_emulator.testing import RunningEmulator
 from quickbooks.connection import client_for as qbo_client_for
-from quickbooks.models import Connection, ConnectionStatus, VendorLink
-from tests.pages.quickbooks_pages import consent, flashed, text
+from quickbooks.models import Connection, ConnectionStatus, ListImportRun, VendorLink
+from tests.pages.quickbooks_pages import consent, flashed, import_lists, text
 
 # ------------------------------------------------------------------------- connecting
 
@@ -120,10 +120,15 @@ def test_given_a_connection_when_lists_are_imported_then_the_counts_show_and_the
     connected: Connection, client_for, admin: User
 ) -> None:
     client = client_for(admin)
-    response = client.post("/integrations/lists/", follow=True)
+    started = import_lists(client)  # in the background; the page polls its progress
+    assert "Importing the lists" in text(started)
+    run = ListImportRun.objects.get(company_id=admin.tenant_id)
 
-    message = " ".join(flashed(response))
-    assert "Imported from QuickBooks: 10 accounts, 2 classes, 2 locations" in message
+    response = client.get("/integrations/")
+
+    assert "Lists imported" in text(response)
+    assert "10 accounts, 2 classes, 2 locations" in text(response)
+    assert "10 accounts" in text(client.get(f"/integrations/lists/{run.pk}/"))
     form = response.context["settings_form"]
     assert [o.name for o in form.fields["default_ap_account"].queryset] == ["Accounts Payable (A/P)"]
     expense = {o.name for o in form.fields["default_expense_account"].queryset}
@@ -135,7 +140,7 @@ def test_given_imported_lists_when_the_admin_saves_settings_then_the_connection_
     connected: Connection, client_for, admin: User
 ) -> None:
     client = client_for(admin)
-    client.post("/integrations/lists/")
+    import_lists(client)
     ap = ListOption.objects.get(company_id=admin.tenant_id, kind=ListKind.ACCOUNT, name="Accounts Payable (A/P)")
     expense = ListOption.objects.get(company_id=admin.tenant_id, kind=ListKind.ACCOUNT, name="Office Supplies")
     location = CustomField.objects.create(company_id=admin.tenant_id, name="Site")
@@ -158,7 +163,7 @@ def test_given_bad_settings_when_saved_then_they_are_refused_next_to_the_field_a
     connected: Connection, client_for, admin: User, field: str, value: str
 ) -> None:
     client = client_for(admin)
-    client.post("/integrations/lists/")
+    import_lists(client)
     expense = ListOption.objects.get(company_id=admin.tenant_id, kind=ListKind.ACCOUNT, name="Office Supplies")
     bad = expense.pk if value == "expense" else value  # an expense account is no A/P account
     body = {"document_kind": DocumentKind.INVOICE, "auto_send": "on", field: bad}

@@ -125,12 +125,14 @@ def _busy() -> bool:
     from quickbooks.models import (
         EventState,
         ImportState,
+        ListImportRun,
         OutboxItem,
         OutboxState,
         PaymentImportRun,
         PaymentsCursor,
         ReconciliationRun,
         ReconciliationState,
+        RunState,
         WebhookEvent,
     )
 
@@ -147,8 +149,14 @@ def _busy() -> bool:
     reconciliations = ReconciliationRun.objects.filter(
         state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]
     )
+    list_imports = ListImportRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING])
     return (
-        deliveries.exists() or events.exists() or imports.exists() or catch_ups.exists() or reconciliations.exists()
+        deliveries.exists()
+        or events.exists()
+        or imports.exists()
+        or catch_ups.exists()
+        or reconciliations.exists()
+        or list_imports.exists()
     )
 
 
