@@ -1,8 +1,8 @@
-"""Long work with live progress: importing the lists, and sending many documents at once.
+"""Bulk sends with live progress: "Retry all failed", and the documents that waited for a connection.
 
-Each press starts a run in the background and the page polls it (htmx) until it is done, then
-shows what happened; the run is kept, so the page can be left and reopened. A list import counts
-its steps as it goes; a bulk send needs no counter: its progress is its documents' sync status.
+The documents are kept with the run and the page polls it (htmx) until each has an outcome; the
+run is kept, so the page can be left and reopened. Nothing counts along: the progress is the
+documents' own sync status (still queued, sent, failed). List imports: ``quickbooks.list_imports``.
 """
 
 from __future__ import annotations
@@ -11,90 +11,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import dramatiq
-from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Permission, require
-from procuresync.errors import DomainError, NotFound
-from quickbooks.connection import connection_of
-from quickbooks.errors import NotConnected
-from quickbooks.models import ConnectionStatus, DocumentSync, SyncStatus
-from quickbooks.progress_models import ListImportRun, RunState, SendRun
+from procuresync.errors import NotFound
+from quickbooks.models import DocumentSync, SyncStatus
+from quickbooks.progress_models import SendRun
 
 log = logging.getLogger(__name__)
-
-
-# ------------------------------------------------------------------------------------ list import
-
-
-def list_import_start(*, actor: User) -> ListImportRun:
-    """Queue an import of QuickBooks' lists; while one is queued or running, that one is answered."""
-    require(actor, Permission.INTEGRATION_MANAGE)
-    if connection_of(actor.tenant_id).status != ConnectionStatus.CONNECTED:
-        raise NotConnected("Connect QuickBooks first.")
-    with transaction.atomic():
-        running = (
-            ListImportRun.objects.select_for_update()
-            .filter(company_id=actor.tenant_id, state__in=[RunState.QUEUED, RunState.RUNNING])
-            .first()
-        )
-        if running is not None:
-            return running
-        run = ListImportRun.objects.create(company_id=actor.tenant_id, requested_by=actor, step="Waiting to start")
-        transaction.on_commit(lambda: import_lists.send(run.pk))
-    return run
-
-
-@dramatiq.actor(queue_name="quickbooks", max_retries=0, time_limit=15 * 60 * 1000)
-def import_lists(run_id: int) -> None:
-    list_import_run(run_id)
-
-
-def list_import_run(run_id: int) -> ListImportRun:
-    """Run the import (``services.lists_import``), writing each step as it starts."""
-    from quickbooks.services import lists_import  # the service imports this module's starters
-
-    run = ListImportRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.finished:
-        return run
-
-    def step(what: str, done: int, total: int) -> None:
-        ListImportRun.objects.filter(pk=run.pk).update(step=what, steps_done=done, steps_total=total)
-
-    ListImportRun.objects.filter(pk=run.pk).update(state=RunState.RUNNING)
-    try:
-        counts = lists_import(actor=run.requested_by, progress=step)
-    except DomainError as exc:
-        ListImportRun.objects.filter(pk=run.pk).update(
-            state=RunState.FAILED, error=f"The lists were not imported: {exc.message}", finished_at=timezone.now()
-        )
-    except Exception as exc:
-        log.exception("List import %s failed", run.pk)
-        ListImportRun.objects.filter(pk=run.pk).update(
-            state=RunState.FAILED, error=f"The lists were not imported: {exc}"[:2000], finished_at=timezone.now()
-        )
-    else:
-        ListImportRun.objects.filter(pk=run.pk).update(
-            state=RunState.DONE, step="Done", counts=counts, finished_at=timezone.now()
-        )
-    run.refresh_from_db()
-    return run
-
-
-def list_import_get(*, user: User, run_id: object) -> ListImportRun:
-    require(user, Permission.INTEGRATION_MANAGE)
-    try:
-        return ListImportRun.objects.get(company_id=user.tenant_id, pk=int(str(run_id)))
-    except (ListImportRun.DoesNotExist, ValueError):
-        raise NotFound("No such list import.") from None
-
-
-def list_import_latest(user: User) -> ListImportRun | None:
-    require(user, Permission.INTEGRATION_MANAGE)
-    return ListImportRun.objects.filter(company_id=user.tenant_id).first()
 
 
 # ------------------------------------------------------------------------------------- bulk sends

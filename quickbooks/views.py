@@ -22,7 +22,7 @@ from procurement.models import DocumentKind
 from procuresync.errors import DomainError, RoleRequired
 from procuresync.http import AuthenticatedHttpRequest
 from procuresync.web import flash_refusal, page
-from quickbooks import progress, reconciliation_runs, selectors, services, tax_settings
+from quickbooks import list_imports, progress, reconciliation_runs, selectors, services, tax_settings
 from quickbooks.errors import QboError
 from quickbooks.export import services as export_services
 from quickbooks.forms import SettingsForm, VendorMapForm
@@ -67,7 +67,7 @@ def _render(
             sent_list_url=reverse("po-list" if kind == DocumentKind.PURCHASE_ORDER else "invoice-list"),
             reconciliation=reconciliation_runs.run_latest_finished(user),
             tax_rows=tax_settings.tax_rate_rows(user) if connection.computes_tax else None,
-            list_import=progress.list_import_latest(user),
+            list_import=list_imports.list_import_latest(user),
             words=services.LIST_WORDS,
             send=progress.send_run_latest(user) if allowed(user, Permission.QUICKBOOKS_SEND) else None,
         )
@@ -149,7 +149,7 @@ def settings_save(request: AuthenticatedHttpRequest) -> HttpResponse:
 def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Start importing the lists in the background; Integrations follows its progress."""
     try:
-        progress.list_import_start(actor=request.user)
+        list_imports.list_import_start(actor=request.user)
     except DomainError as exc:
         _refused(request, exc, "The lists were not imported")
     return redirect(reverse("integrations") + "#list-import")
@@ -158,7 +158,7 @@ def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
 @page(Permission.INTEGRATION_MANAGE)
 def list_import_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The list import's progress panel, polled by the page until the import is done."""
-    run = progress.list_import_get(user=request.user, run_id=pk)
+    run = list_imports.list_import_get(user=request.user, run_id=pk)
     return render(request, "quickbooks/_list_import_run.html", {"run": run, "words": services.LIST_WORDS})
 
 
@@ -183,7 +183,8 @@ def tax_codes_save(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 @page(Permission.INTEGRATION_MANAGE)
 def vendor_map(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Link a supplier to the QuickBooks vendor whose id the Admin typed."""
+    """Link a supplier to the QuickBooks vendor the Admin chose (a choice's Link button posts its id;
+    the choices come from ``views_vendors.vendor_choices``)."""
     form = VendorMapForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))

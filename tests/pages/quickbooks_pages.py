@@ -41,8 +41,8 @@ def flashed(response: Any) -> list[str]:
 def import_lists(client: Client) -> Any:
     """Press "Import lists from QuickBooks" and do what the worker then does (the page tests run no
     worker); returns the answer to the press."""
+    from quickbooks.list_imports import list_import_run
     from quickbooks.models import ListImportRun
-    from quickbooks.progress import list_import_run
 
     response = client.post("/integrations/lists/", follow=True)
     run = ListImportRun.objects.order_by("-pk").first()

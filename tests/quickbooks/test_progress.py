@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from procurement.models import Supplier
-from quickbooks import progress
+from quickbooks import list_imports, progress
 from quickbooks.export.services import documents_retry_failed
 from quickbooks.inbound.payments_import import import_start
 from quickbooks.models import PaymentImportRun, RunState, SendRun, SyncStatus
@@ -23,8 +23,8 @@ from tests.quickbooks.test_currencies_and_order_links import approved
 def test_given_an_admin_imports_the_lists_then_the_run_counts_its_steps_and_ends_with_the_counts(
     qbo: Qbo, admin: User
 ) -> None:
-    run = progress.list_import_start(actor=admin)
-    again = progress.list_import_start(actor=admin)  # a second press while it runs is the same run
+    run = list_imports.list_import_start(actor=admin)
+    again = list_imports.list_import_start(actor=admin)  # a second press while it runs is the same run
     settle()
 
     run.refresh_from_db()
@@ -39,7 +39,7 @@ def test_given_an_admin_imports_the_lists_then_the_run_counts_its_steps_and_ends
 
 def test_given_a_list_import_that_fails_then_the_run_says_why(qbo: Qbo, admin: User) -> None:
     qbo.fault(kind="status", status=503, count=50, match="/query")
-    run = progress.list_import_start(actor=admin)
+    run = list_imports.list_import_start(actor=admin)
     settle()
 
     run.refresh_from_db()
