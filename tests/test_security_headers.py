@@ -29,7 +29,7 @@ from accounts.roles import Role
 from payments.services import payment_record
 from procurement.models import Document
 from procurement.services import document_create
-from quickbooks.models import PaymentImportRun, ReconciliationRun
+from quickbooks.models import ListImportRun, PaymentImportRun, ReconciliationRun, SendRun
 from tests.conftest import credit_note_data, make_user
 
 # Inline code, as a browser would find it in a page or a template. A <script> with a src, or one
@@ -101,7 +101,11 @@ def real_objects(approved_invoice: Document, draft_po: Document, payer: User, cr
     credit_note = document_create(
         actor=creator, kind="credit_note", data=credit_note_data(approved_invoice.supplier, code="CN-CSP")
     )
+    list_import = ListImportRun.objects.create(company_id=company_id, requested_by=creator, state="done")
+    send = SendRun.objects.create(company_id=company_id, reason="retry all failed", document_ids=[approved_invoice.pk])
     return {
+        "list_import": list_import,
+        "send": send,
         "credit_note": credit_note,
         "invoice": approved_invoice,
         "po": draft_po,
@@ -117,6 +121,8 @@ def real_objects(approved_invoice: Document, draft_po: Document, payer: User, cr
 PARAMETERS: list[tuple[str, Any]] = [
     (r"^(invoice-|api-invoices|quickbooks-send)", lambda o: {"pk": o["invoice"].pk, "action": "cancel"}),
     (r"^(po-|api-purchase_orders)", lambda o: {"pk": o["po"].pk, "action": "cancel"}),
+    (r"^integrations-lists-progress$", lambda o: {"pk": o["list_import"].pk}),
+    (r"^integrations-send-progress$", lambda o: {"pk": o["send"].pk}),
     (r"^(credit-note-|api-credit_notes)", lambda o: {"pk": o["credit_note"].pk, "action": "cancel"}),
     (r"^(supplier-|api-suppliers)", lambda o: {"pk": o["supplier"].pk}),
     (r"^payment-record$", lambda o: {"invoice_pk": o["invoice"].pk}),
