@@ -273,12 +273,22 @@ DRAMATIQ_AUTODISCOVER_MODULES = [
 
 LIST_PAGE_SIZE = env_int("LIST_PAGE_SIZE", 50)
 
+# The console says what a person needs: started, connected, each send that failed and why, one
+# summary line per delivery ("QuickBooks: sent 30 documents in one batch (28 created, 2 failed) for
+# Acme"). One line per HTTP request to QuickBooks (httpx's "HTTP Request: POST ... 200 OK") only
+# with QBO_LOG_REQUESTS=1: a bulk export would print hundreds.
+QBO_LOG_REQUESTS = env_bool("QBO_LOG_REQUESTS", False)
+_HTTP_CLIENT_LEVEL = "INFO" if QBO_LOG_REQUESTS else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": _HTTP_CLIENT_LEVEL},
+        "httpcore": {"level": _HTTP_CLIENT_LEVEL},
+    },
 }
 
 # QuickBooks Online. Real credentials come from the environment; with none set, the values the
@@ -291,6 +301,9 @@ QBO_API_BASE_URL = env_str("QBO_API_BASE_URL", "https://sandbox-quickbooks.api.i
 QBO_AUTH_URL = env_str("QBO_AUTH_URL", "https://appcenter.intuit.com/connect/oauth2")
 QBO_TOKEN_URL = env_str("QBO_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
 QBO_REVOKE_URL = env_str("QBO_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
+# Intuit's OpenID discovery document, read only by the setup check (quickbooks/setup_check.py);
+# empty: Intuit's production or sandbox document, by QBO_API_BASE_URL (elsewhere: the emulator's).
+QBO_DISCOVERY_URL = env_str("QBO_DISCOVERY_URL", "")
 QBO_CREDENTIALS_FILE = env_str("QBO_CREDENTIALS_FILE", str(VAR_DIR / "emulator-credentials.json"))
 QBO_HTTP_TIMEOUT = float(env_str("QBO_HTTP_TIMEOUT", "30"))
 # Per company: Intuit allows 500 requests a minute and 10 at once; stay a little below both.

@@ -91,7 +91,8 @@ _NO_SUPPLIER = "Choose one of your suppliers."
 
 
 class VendorMapForm(forms.Form):
-    """Link one supplier to a QuickBooks vendor the admin names by its id."""
+    """Link one supplier to a QuickBooks vendor, named by its id: the id of the imported vendor
+    whose Link button was pressed (``quickbooks.vendor_choice``), or any id QuickBooks has."""
 
     # The row's own supplier (a hidden field): anything that cannot be a supplier id is refused
     # here, before a query or a call to QuickBooks.

@@ -313,9 +313,7 @@ class ImportedVendor(models.Model):
 
     class Meta:
         ordering = ["name", "qbo_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["company", "realm_id", "qbo_id"], name="imported_vendor_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["company", "realm_id", "qbo_id"], name="imported_vendor_unique")]
 
     def __str__(self) -> str:
         return f"{self.name} (QuickBooks vendor {self.qbo_id})"
@@ -338,6 +336,7 @@ __all__ = [
     "DocumentSync",
     "EventState",
     "ImportState",
+    "ImportedVendor",
     "ListImportRun",
     "OutboxItem",
     "OutboxState",

@@ -8,13 +8,10 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Company
+from quickbooks.inbound.models import ImportState
 
-
-class RunState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+# A run's states: the same four as a payments import's.
+RunState = ImportState
 
 
 class ListImportRun(models.Model):

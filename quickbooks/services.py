@@ -5,6 +5,7 @@ Sending documents is the export wing's (``quickbooks.export.services``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,12 +26,14 @@ from quickbooks.config import qbo_config
 from quickbooks.connection import client_for, client_with, connection_of, refresh_company_settings
 from quickbooks.errors import NotConnected, QboError, QboNotFound, QuickBooksError
 from quickbooks.export.services import documents_resume
-from quickbooks.export.vendors import link_by_hand, vendors_match_all
+from quickbooks.export.vendors import link_by_hand, vendor_imported, vendors_match_all
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
 from quickbooks.selectors import vendor_taken_by
 from quickbooks.tax import import_tax_codes
 
 # ------------------------------------------------------------------------- connecting
+
+log = logging.getLogger(__name__)
 
 
 def connection_start(*, actor: User, redirect_uri: str) -> str:
@@ -111,6 +114,7 @@ def connection_complete(*, actor: User, code: str, state: str, realm_id: str, re
         ).update(qbo_id="", sync_token="", synced_revision=None, status=SyncStatus.HISTORICAL)
     mark_existing_documents(connection)
     documents_resume(connection)
+    log.info("QuickBooks: %s connected to “%s” (realm %s)", connection.company, connection.qbo_company_name, realm_id)
     return connection
 
 
@@ -395,21 +399,34 @@ def lists_import(*, actor: User, client: QboClient | None = None, progress: Prog
 
 
 def vendor_map(*, actor: User, supplier_id: int, vendor_id: str) -> VendorLink:
-    """Link a supplier to the QuickBooks vendor whose id an Admin typed, after checking it exists
-    and stands for no other supplier."""
+    """Link a supplier to the QuickBooks vendor an Admin chose, after checking it exists, is active
+    and stands for no other supplier.
+
+    A vendor the list import kept (the ones Integrations offers) is checked here, without a call to
+    QuickBooks. Any other id (added in QuickBooks since the import, or named by an API caller) is
+    read from QuickBooks, and kept for the next choice."""
     require(actor, Permission.INTEGRATION_MANAGE)
     supplier = supplier_get(user=actor, supplier_id=supplier_id)
     connection = connection_of(actor.tenant_id)
     if connection.status != ConnectionStatus.CONNECTED:
         raise NotConnected("Connect QuickBooks first.")
-    try:
-        vendor = client_for(connection).read("Vendor", vendor_id)
-    except QboError as exc:
-        if isinstance(exc, QboNotFound) or exc.qbo_status in {400, 404}:
-            raise ValidationFailed(
-                f"QuickBooks has no vendor with id {vendor_id}; check the id in QuickBooks.", field="vendor_id"
-            ) from exc
-        raise QuickBooksError(f"Could not check vendor {vendor_id} in QuickBooks: {exc.message}") from exc
+    vendor = vendor_imported(connection=connection, vendor_id=vendor_id)
+    if vendor is None:
+        try:
+            vendor = client_for(connection).read("Vendor", vendor_id)
+        except QboError as exc:
+            if isinstance(exc, QboNotFound) or exc.qbo_status in {400, 404}:
+                raise ValidationFailed(
+                    f"QuickBooks has no vendor with id {vendor_id}; check the id in QuickBooks.", field="vendor_id"
+                ) from exc
+            raise QuickBooksError(f"Could not check vendor {vendor_id} in QuickBooks: {exc.message}") from exc
+    if vendor.get("Active", True) is False:
+        # QuickBooks takes no new bill for an inactive vendor: every document would fail.
+        raise ValidationFailed(
+            f"The QuickBooks vendor “{vendor.get('DisplayName', vendor_id)}” is inactive in QuickBooks; "
+            "make it active there and import the lists again, or choose another vendor.",
+            field="vendor_id",
+        )
     taken = vendor_taken_by(connection, str(vendor["Id"]), other_than=supplier)
     if taken is not None:
         raise ValidationFailed(

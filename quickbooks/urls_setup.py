@@ -1,5 +1,10 @@
 """URLs of Integrations → setup (kept apart so each part of the Integrations pages owns its routes)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from quickbooks import views_setup
+
+urlpatterns = [
+    path("setup/", views_setup.setup, name="integrations-setup"),
+    path("setup/check/", views_setup.setup_check_run, name="integrations-setup-check"),
+]

@@ -97,6 +97,12 @@ def deliver(item_id: str) -> None:
         with limiter_for(connection.realm_id).slot():
             _send(connection, client, items)
     except ReconnectNeeded as exc:
+        log.warning(
+            "QuickBooks: %d document(s) of %s wait until QuickBooks is reconnected on Integrations: %s",
+            len(items),
+            connection.company.name,
+            exc.message,
+        )
         _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=PAUSED, until_reconnected=True))
     except QboError as exc:  # our own limiter's wait ran out
         _settle_unsettled(items, DeliveryResult.paused(exc.message, delay=LIMITER_WAIT, redispatch=True))
@@ -114,10 +120,13 @@ def _send(connection: Connection, client: QboClient, items: list[OutboxItem]) ->
         results, items = deliver_batch(connection=connection, client=client, items=items)
         for item, result in results:
             settle(item, result)
+    batched = len(results)
     for item in items:
         result = reconcile(connection=connection, client=client, item=item)
         settle(item, result)
         results.append((item, result))
+    if log.isEnabledFor(logging.INFO):  # the company's name is read only when the line is shown
+        log.info("QuickBooks: %s for %s", _summary([r for _, r in results], batched), connection.company.name)
     if any(result.outcome is Outcome.DONE for _, result in results):
         # Once per delivery, not per row: a batch of 30 would otherwise write the row 30 times.
         Connection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
@@ -141,6 +150,8 @@ def settle(item: OutboxItem, result: DeliveryResult) -> None:
         outbox.finish(item)
     elif result.outcome is Outcome.FAILED:
         _fail(item, code=result.error_code or result.code, message=result.shown)
+        if item.state == OutboxState.FAILED:  # not a late answer: the document says Failed now
+            log.warning("QuickBooks: %s was not sent: %s", item.document.number or item.document_id, result.shown)
     elif result.outcome is Outcome.RETRY:
         # One transaction: the released row is not claimed (and finished) by another worker
         # before the document says Queued, which would then say it with nothing on its way.
@@ -169,6 +180,32 @@ def settle(item: OutboxItem, result: DeliveryResult) -> None:
     if item.state == OutboxState.IN_FLIGHT:
         log.warning("Outbox row %s was taken over; this late %s result changed nothing", item.id, result.outcome)
         item.state = OutboxState.DONE  # this delivery is done with it either way
+
+
+# How the summary line of a delivery names each outcome, sent in a batch or one by one.
+_BATCH_WORDS = {Outcome.DONE: "created", Outcome.FAILED: "failed", Outcome.RETRY: "to retry"}
+_SINGLE_WORDS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.RETRY: "to retry"}
+
+
+def _counted(results: list[DeliveryResult], words: dict[Outcome, str]) -> str:
+    counts: dict[str, int] = {}
+    for result in results:
+        word = words.get(result.outcome, str(result.outcome))
+        counts[word] = counts.get(word, 0) + 1
+    return ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+def _summary(results: list[DeliveryResult], batched: int) -> str:
+    """One line for the console per delivery, e.g. "sent 30 documents in one batch (28 created, 2 failed)"."""
+    batch, singles = results[:batched], results[batched:]
+    documents = f"{len(results)} document{'s' if len(results) != 1 else ''}"
+    in_batch = f"in one batch ({_counted(batch, _BATCH_WORDS)})"
+    one_by_one = f"one by one ({_counted(singles, _SINGLE_WORDS)})"
+    if not singles:
+        return f"sent {documents} {in_batch}"
+    if not batch:
+        return f"sent {documents} {one_by_one}"
+    return f"sent {documents}: {len(batch)} {in_batch}, {len(singles)} {one_by_one}"
 
 
 def _connected(company_id: int) -> bool:

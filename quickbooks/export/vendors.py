@@ -2,6 +2,9 @@
 
 A supplier whose name already exists as a vendor in QuickBooks is linked, never duplicated (QBO
 refuses a second DisplayName anyway, with fault 6240).
+
+QuickBooks' vendors are kept here too (``ImportedVendor``), so an Admin links a supplier by choosing
+one: every list import reads them all, and a delivery that finds or creates one adds it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from procurement.models import Supplier
 from quickbooks.client import QboClient, quote, request_id
 from quickbooks.errors import NotMappable, QboDuplicate
-from quickbooks.models import Connection, VendorLink
+from quickbooks.models import Connection, ImportedVendor, VendorLink
 
 
 def _link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how: str) -> VendorLink:
@@ -49,10 +53,60 @@ def _upsert_link(supplier: Supplier, realm_id: str, vendor: dict[str, Any], how:
             "qbo_id": str(vendor["Id"]),
             "qbo_name": vendor.get("DisplayName", ""),
             "how": how,
-            "currency": str((vendor.get("CurrencyRef") or {}).get("value", ""))[:3].upper(),
+            "currency": vendor_currency(vendor),
         },
     )
     return link
+
+
+def vendor_currency(vendor: dict[str, Any]) -> str:
+    """The vendor's CurrencyRef ("" when QuickBooks does not say)."""
+    return str((vendor.get("CurrencyRef") or {}).get("value", ""))[:3].upper()
+
+
+def _imported(connection: Connection, vendor: dict[str, Any]) -> ImportedVendor:
+    return ImportedVendor(
+        company_id=connection.company_id,
+        realm_id=connection.realm_id,
+        qbo_id=str(vendor["Id"]),
+        name=str(vendor.get("DisplayName") or vendor["Id"])[:500],
+        email=str((vendor.get("PrimaryEmailAddr") or {}).get("Address") or "")[:254],
+        currency=vendor_currency(vendor),
+        active=vendor.get("Active", True) is not False,
+        read_at=timezone.now(),
+    )
+
+
+_VENDOR_FIELDS = ["name", "email", "currency", "active", "read_at"]
+
+
+def vendor_remember(*, connection: Connection, vendor: dict[str, Any]) -> None:
+    """Keep (or refresh) one vendor QuickBooks answered with, so it can be chosen on Integrations."""
+    row = _imported(connection, vendor)
+    ImportedVendor.objects.update_or_create(
+        company_id=row.company_id,
+        realm_id=row.realm_id,
+        qbo_id=row.qbo_id,
+        defaults={name: getattr(row, name) for name in _VENDOR_FIELDS},
+    )
+
+
+def vendors_remember_all(*, connection: Connection, vendors: list[dict[str, Any]]) -> None:
+    """Keep every vendor of a full read (active and inactive), and forget those QuickBooks no
+    longer has: only merging removes a vendor in QuickBooks, and the merged one cannot be linked."""
+    rows = [_imported(connection, vendor) for vendor in vendors]
+    ImportedVendor.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["company", "realm_id", "qbo_id"],
+        update_fields=_VENDOR_FIELDS,
+    )
+    seen = {row.qbo_id for row in rows}
+    kept = ImportedVendor.objects.filter(company_id=connection.company_id, realm_id=connection.realm_id)
+    gone = [pk for pk, qbo_id in kept.values_list("pk", "qbo_id") if qbo_id not in seen]
+    for start in range(0, len(gone), 500):  # by primary key, in chunks: no query with thousands of ids
+        ImportedVendor.objects.filter(pk__in=gone[start : start + 500]).delete()
 
 
 def match_vendor(supplier: Supplier, vendors: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
@@ -90,6 +144,7 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
         f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
     ).get("Vendor", [])
     if found:
+        vendor_remember(connection=connection, vendor=found[0])
         return _link(supplier, connection.realm_id, found[0], "name").qbo_id
     payload: dict[str, Any] = {"DisplayName": supplier.name, "CompanyName": supplier.name}
     if supplier.email:
@@ -110,28 +165,51 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
             f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
         ).get("Vendor", [])
         if again:
+            vendor_remember(connection=connection, vendor=again[0])
             return _link(supplier, connection.realm_id, again[0], "name").qbo_id
         raise QboDuplicate(
             f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "
             "vendor too. Map the supplier to a vendor by hand on Integrations.",
             fault_code=exc.fault_code,
         ) from exc
+    vendor_remember(connection=connection, vendor=vendor)
     return _link(supplier, connection.realm_id, vendor, "created").qbo_id
 
 
 def link_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:
-    """Called by ``quickbooks.services.vendor_map`` once it has checked the Admin's choice."""
+    """Called by ``quickbooks.services.vendor_map`` once it has checked the Admin's choice; a vendor
+    read from QuickBooks for it is kept for the next choice."""
+    vendor_remember(connection=connection, vendor=vendor)
     return _link(supplier, connection.realm_id, vendor, "by hand")
 
 
+def vendor_imported(*, connection: Connection, vendor_id: str) -> dict[str, Any] | None:
+    """Vendor ``vendor_id`` as the last read of it was kept, in QuickBooks' own shape (None: never
+    read here, e.g. added in QuickBooks since the lists were imported)."""
+    row = ImportedVendor.objects.filter(
+        company_id=connection.company_id, realm_id=connection.realm_id, qbo_id=vendor_id
+    ).first()
+    if row is None:
+        return None
+    vendor: dict[str, Any] = {"Id": row.qbo_id, "DisplayName": row.name, "Active": row.active}
+    if row.email:
+        vendor["PrimaryEmailAddr"] = {"Address": row.email}
+    if row.currency:
+        vendor["CurrencyRef"] = {"value": row.currency}
+    return vendor
+
+
 def vendors_match_all(*, connection: Connection, client: QboClient) -> dict[str, int]:
-    """Link every unlinked supplier that matches a QBO vendor; returns counts by how."""
-    vendors = list(client.query_all("Vendor"))
+    """Keep QuickBooks' vendors (``vendors_remember_all``) and link every unlinked supplier that
+    matches an active one; returns counts by how."""
+    everyone = list(client.query_all("Vendor", "Active IN (true, false)"))
+    vendors_remember_all(connection=connection, vendors=everyone)
+    vendors = [vendor for vendor in everyone if vendor.get("Active", True) is not False]
     counts: dict[str, int] = {}
     links = VendorLink.objects.filter(company_id=connection.company_id, realm_id=connection.realm_id)
     pairs = list(links.values_list("supplier_id", "qbo_id"))
     # Links made before vendors' currencies were kept learn them here (a vendor's never changes).
-    currencies = {str(v["Id"]): str((v.get("CurrencyRef") or {}).get("value", ""))[:3].upper() for v in vendors}
+    currencies = {str(v["Id"]): vendor_currency(v) for v in everyone}
     for link in links.filter(currency=""):
         if currencies.get(link.qbo_id):
             VendorLink.objects.filter(pk=link.pk).update(currency=currencies[link.qbo_id])

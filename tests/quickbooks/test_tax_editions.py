@@ -109,7 +109,8 @@ def test_given_a_uk_company_when_a_line_has_a_rate_that_is_not_mapped_then_the_i
     draft = document_create(actor=creator, kind="invoice", data=data)
 
     before = selectors.document_panel(admin, draft)
-    assert before is not None and any("Line 2 has tax rate 5 %" in p for p in before.problems)
+    assert before is not None and before.preview is not None
+    assert any("Line 2 has tax rate 5 %" in w.message and w.stops for w in before.preview.warnings)
 
     invoice = approve(creator, approver, draft)
     settle()
