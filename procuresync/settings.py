@@ -269,6 +269,7 @@ DRAMATIQ_AUTODISCOVER_MODULES = [
     "inbound.catchup",
     "inbound.payments_import",
     "reconciliation_runs",
+    "list_imports",
 ]
 
 LIST_PAGE_SIZE = env_int("LIST_PAGE_SIZE", 50)

@@ -76,3 +76,23 @@ def test_given_the_two_quickbooks_wings_then_no_module_of_one_imports_the_other(
 def test_given_the_emulator_then_it_imports_nothing_of_the_product(graph):
     for package in ("accounts", "procurement", "payments", "quickbooks", "procuresync"):
         assert not graph.chain_exists(importer="qbo_emulator", imported=package, as_packages=True), package
+
+
+def test_every_module_with_an_actor_is_found_by_the_separate_workers() -> None:
+    """`rundramatiq` processes import only the modules named in DRAMATIQ_AUTODISCOVER_MODULES: an
+    actor elsewhere runs in the embedded worker but never in the scaled-out mode (its messages
+    wait forever), as the list import's did."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(__file__).resolve().parents[1]
+    with_actors = {
+        ".".join(path.relative_to(root).with_suffix("").parts)
+        for package in ("accounts", "procurement", "payments", "quickbooks")
+        for path in (root / package).rglob("*.py")
+        if "@dramatiq.actor" in path.read_text(encoding="utf-8")
+    }
+    apps = ("accounts", "procurement", "payments", "quickbooks")  # django_dramatiq tries each app
+    found = {f"{app}.{module}" for app in apps for module in settings.DRAMATIQ_AUTODISCOVER_MODULES}
+    assert with_actors - found == set()

@@ -150,6 +150,7 @@ def _normal(payload: dict[str, Any]) -> Any:
     return json.loads(json.dumps(payload, default=str, sort_keys=True))
 
 
+@pytest.mark.in_process_worker  # it listens to the client the delivery uses
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=random_lines, document_discount=st.integers(min_value=0, max_value=30))
 def test_given_random_documents_then_the_preview_payload_is_exactly_what_the_delivery_sends(
