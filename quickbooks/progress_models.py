@@ -14,6 +14,20 @@ from quickbooks.inbound.models import ImportState
 RunState = ImportState
 
 
+# What a list import reads, in words and in the order it reads them (steps and the summary).
+LIST_WORDS = {
+    "Account": "accounts",
+    "Class": "classes",
+    "Department": "locations",
+    "Customer": "customers / projects",
+    "Item": "products / services",
+    "TaxCode": "tax codes",
+    "Term": "payment terms",
+    "TaxRate": "tax rates",
+    "vendors matched": "suppliers linked to vendors",
+}
+
+
 class ListImportRun(models.Model):
     """One "Import lists from QuickBooks": which list it is on, how many of how many are done."""
 
@@ -34,6 +48,12 @@ class ListImportRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (RunState.DONE, RunState.FAILED)
+
+    @property
+    def summary(self) -> str:
+        """"10 accounts, 2 classes, …" in reading order (PostgreSQL's jsonb keeps no key order)."""
+        counts = self.counts or {}
+        return ", ".join(f"{counts[key]} {word}" for key, word in LIST_WORDS.items() if key in counts)
 
 
 class SendRun(models.Model):

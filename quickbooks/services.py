@@ -28,6 +28,7 @@ from quickbooks.errors import NotConnected, QboError, QboNotFound, QuickBooksErr
 from quickbooks.export.services import documents_resume
 from quickbooks.export.vendors import link_by_hand, vendor_imported, vendors_match_all
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, SyncStatus, VendorLink
+from quickbooks.progress_models import LIST_WORDS
 from quickbooks.selectors import vendor_taken_by
 from quickbooks.tax import import_tax_codes
 
@@ -303,19 +304,6 @@ _LISTS: list[tuple[str, str, str]] = [
     ("TaxCode", ListKind.TAX_CODE, "Name"),
     ("Term", ListKind.TERM, "Name"),
 ]
-
-
-LIST_WORDS = {
-    "Account": "accounts",
-    "Class": "classes",
-    "Department": "locations",
-    "Customer": "customers / projects",
-    "Item": "products / services",
-    "TaxCode": "tax codes",
-    "Term": "payment terms",
-    "TaxRate": "tax rates",
-    "vendors matched": "suppliers linked to vendors",
-}
 
 
 def _detail(entity: str, row: dict[str, Any]) -> str:

@@ -68,7 +68,6 @@ def _render(
             reconciliation=reconciliation_runs.run_latest_finished(user),
             tax_rows=tax_settings.tax_rate_rows(user) if connection.computes_tax else None,
             list_import=list_imports.list_import_latest(user),
-            words=services.LIST_WORDS,
             send=progress.send_run_latest(user) if allowed(user, Permission.QUICKBOOKS_SEND) else None,
         )
     return render(request, "quickbooks/integrations.html", context, status=status)
@@ -159,7 +158,7 @@ def lists_import(request: AuthenticatedHttpRequest) -> HttpResponse:
 def list_import_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The list import's progress panel, polled by the page until the import is done."""
     run = list_imports.list_import_get(user=request.user, run_id=pk)
-    return render(request, "quickbooks/_list_import_run.html", {"run": run, "words": services.LIST_WORDS})
+    return render(request, "quickbooks/_list_import_run.html", {"run": run})
 
 
 @require_POST
