@@ -222,6 +222,8 @@ def payments_in(user: User, connection: Connection | None) -> PaymentsIn:
 
 # ------------------------------------------------------------------------- failures by cause
 
+THROTTLED_FIX = "QuickBooks asked procuresync to slow down, time after time. Press Retry all failed later."
+SIGN_IN_FIX = "QuickBooks refused procuresync's sign-in. Reconnect on Integrations."
 CLOSED_PERIOD_FIX = (
     "QuickBooks' books are closed for the document's date. Ask your accountant to reopen the period in "
     "QuickBooks (or move its closing date back), or revise the document to a date after the closing date; "
@@ -302,16 +304,10 @@ FIXES: dict[str, tuple[str, str]] = {
     "duplicate": ("Duplicate in QuickBooks", VALIDATION_FIX),
     "10000": ("QuickBooks kept failing (10000)", TRANSIENT_FIX),
     "transient": ("QuickBooks kept failing", TRANSIENT_FIX),
-    "3001": (
-        "Throttled by QuickBooks (3001)",
-        "QuickBooks asked procuresync to slow down, time after time. Press Retry all failed later.",
-    ),
-    "throttled": (
-        "Throttled by QuickBooks",
-        "QuickBooks asked procuresync to slow down, time after time. Press Retry all failed later.",
-    ),
-    "auth": ("Sign-in refused", "QuickBooks refused procuresync's sign-in. Reconnect on Integrations."),
-    "invalid_grant": ("Sign-in refused", "QuickBooks refused procuresync's sign-in. Reconnect on Integrations."),
+    "3001": ("Throttled by QuickBooks (3001)", THROTTLED_FIX),
+    "throttled": ("Throttled by QuickBooks", THROTTLED_FIX),
+    "auth": ("Sign-in refused", SIGN_IN_FIX),
+    "invalid_grant": ("Sign-in refused", SIGN_IN_FIX),
     "5010": (
         "Edited in QuickBooks meanwhile (5010)",
         "Someone saved the bill in QuickBooks while procuresync updated it. Press Retry.",

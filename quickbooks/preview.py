@@ -93,13 +93,15 @@ def document_preview(document: Document, connection: Connection | None) -> Previ
     if not connection.sends(document.kind) or document.status in FINAL_STATUSES:
         return None
     link = VendorLink.objects.filter(supplier_id=document.supplier_id, realm_id=connection.realm_id).first()
-    warnings = [PreviewWarning(_code(message), message, True) for message in send_problems(document, connection)]
+    warnings: list[PreviewWarning] = []
     payload: dict[str, Any] | None
     try:
         vendor_ref = link.qbo_id if link is not None else NEW_VENDOR
         payload = payload_for(document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref))
     except NotMappable as exc:
+        # The snapshot stops at the first problem; the approver is told all of them.
         payload = None
+        warnings = [PreviewWarning(p.code, p.message, True) for p in send_problems(document, connection)]
         if exc.message not in {w.message for w in warnings}:
             warnings.append(PreviewWarning(exc.code, exc.message, True))
     warnings += _other_warnings(document, connection, payload)
@@ -126,14 +128,6 @@ def document_preview(document: Document, connection: Connection | None) -> Previ
         warnings=tuple(warnings),
         payload=payload,
     )
-
-
-def _code(message: str) -> str:
-    if "tax" in message.lower():
-        return "tax"
-    if "currency" in message.lower():
-        return "currency"
-    return "mapping"
 
 
 def _other_warnings(document: Document, connection: Connection, payload: dict[str, Any] | None) -> list[PreviewWarning]:

@@ -53,7 +53,9 @@ class ReconciliationRunOut(serializers.Serializer):
 
 
 class PreviewWarningOut(serializers.Serializer):
-    code = serializers.CharField(help_text="closed_period, tax, currency, mapping, doc_number_too_long, ...")
+    code = serializers.CharField(
+        help_text="closed_period, tax_unmapped, tax_total_differs, currency_refused, mapping, doc_number_too_long, ..."
+    )
     message = serializers.CharField(help_text="what is wrong and what to do")
     stops = serializers.BooleanField(help_text="QuickBooks will refuse the document (false: worth knowing only)")
 

@@ -96,8 +96,7 @@ def rate_key(rate: Decimal) -> Decimal:
 
 
 def percent_text(rate: Decimal) -> str:
-    text = f"{Decimal(rate).normalize():f}"
-    return text
+    return f"{Decimal(rate).normalize():f}"
 
 
 def company_tax_codes(company_id: int) -> CompanyTaxCodes:

@@ -13,7 +13,7 @@ from procurement.models import CustomFieldValue, Document, DocumentKind, Documen
 from quickbooks.errors import NotMappable
 from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot, TaxLineSnapshot
 from quickbooks.models import Connection, DocumentSync, VendorLink
-from quickbooks.tax import CompanyTaxCodes, TaxRate, company_tax_codes
+from quickbooks.tax import CompanyTaxCodes, TaxCode, TaxRate, company_tax_codes
 
 
 def _external(option: ListOption | None, what: str, line_no: int) -> str | None:
@@ -34,12 +34,12 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
     query = document.lines.select_related("account", "line_class", "customer_project", "item", "tax_code")
     our_lines = list(query)
     codes = company_tax_codes(document.company_id) if connection.computes_tax else None
-    if codes is not None:
-        problems = [p for number, line in enumerate(our_lines, start=1) if (p := codes.problem(line, number))]
-        if problems:
-            raise NotMappable(" ".join(problems), code="tax_unmapped")
-    po_ref, po_lines = _order_lines(document, our_lines)
     taxes: dict[TaxRate, list[Decimal]] = {}
+    if codes is not None:
+        problems, taxes = _tax_plan(document, our_lines, codes)
+        if problems:
+            raise NotMappable(" ".join(p.message for p in problems), code=problems[0].code)
+    po_ref, po_lines = _order_lines(document, our_lines)
     for number, line in enumerate(our_lines, start=1):
         account = _external(line.account or default_account, "account", number)
         item = _external(line.item, "product/service", number)
@@ -51,7 +51,7 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
         if codes is None:
             amount, tax_code_ref = net + line.tax_amount, _external(line.tax_code, "tax code", number)
         else:
-            amount, tax_code_ref = net, _tax_code(codes, line, net, taxes)
+            amount, tax_code_ref = net, _code_ref(codes, line)
         lines.append(
             LineSnapshot(
                 description=line.description,
@@ -70,9 +70,6 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
         TaxLineSnapshot(rate_ref=rate.ref, percent=rate.percent, net_taxable=parts[0], amount=parts[1])
         for rate, parts in taxes.items()
     )
-    if codes is not None:
-        net = sum((line.amount for line in lines), Decimal("0"))
-        _check_total(document, net, sum((t.amount for t in tax_lines), Decimal("0")))
     department_ref = None
     if connection.location_field_id:
         value = CustomFieldValue.objects.filter(document=document, field_id=connection.location_field_id).first()
@@ -103,54 +100,62 @@ def document_snapshot(*, document: Document, connection: Connection, vendor_ref:
     )
 
 
-def send_problems(document: Document, connection: Connection) -> list[str]:
-    """What would stop this document on its way to QuickBooks, known without asking QuickBooks
-    (currency, tax codes, a total QuickBooks would compute differently): shown on the document
-    before it is approved, so it is never found out after."""
-    problems: list[str] = []
+def send_problems(document: Document, connection: Connection) -> list[NotMappable]:
+    """Everything that would stop this document on its way to QuickBooks, known without asking
+    QuickBooks (currency, tax codes, a total QuickBooks would compute differently), where
+    ``document_snapshot`` stops at the first: shown on the document before it is approved."""
+    problems: list[NotMappable] = []
     try:
         check_currency(document, connection)
     except NotMappable as exc:
-        problems.append(exc.message)
-    if not connection.computes_tax:
-        return problems
-    codes = company_tax_codes(document.company_id)
-    lines = list(document.lines.all())
-    line_problems = [p for number, line in enumerate(lines, start=1) if (p := codes.problem(line, number))]
-    problems += line_problems
-    if not line_problems:
-        taxes: dict[TaxRate, list[Decimal]] = {}
-        nets = [line.net_amount - line.document_discount_share for line in lines]
-        for line, net in zip(lines, nets, strict=True):
-            _tax_code(codes, line, net, taxes)
-        try:
-            _check_total(document, sum(nets, Decimal("0")), sum((t[1] for t in taxes.values()), Decimal("0")))
-        except NotMappable as exc:
-            problems.append(exc.message)
+        problems.append(exc)
+    if connection.computes_tax:
+        problems += _tax_plan(document, list(document.lines.all()), company_tax_codes(document.company_id))[0]
     return problems
 
 
-def _tax_code(codes: CompanyTaxCodes, line: DocumentLine, net: Decimal, taxes: dict[TaxRate, list[Decimal]]) -> str:
-    """The line's QuickBooks tax code; adds the line's tax per rate to ``taxes`` ([net taxable, tax])."""
-    code = codes.code_for(line)
-    assert code is not None  # problems were refused above
-    for rate, tax in code.tax_on(net):
-        parts = taxes.setdefault(rate, [Decimal("0"), Decimal("0")])
-        parts[0] += net
-        parts[1] += tax
-    return code.ref
-
-
-def _check_total(document: Document, net: Decimal, tax: Decimal) -> None:
-    """QuickBooks computes TotalAmt itself: refuse to send a document whose total it would not match."""
-    theirs = net + tax
+def _tax_plan(
+    document: Document, lines: list[DocumentLine], codes: CompanyTaxCodes
+) -> tuple[list[NotMappable], dict[TaxRate, list[Decimal]]]:
+    """(why QuickBooks would refuse the lines' tax, each rate's [net taxable, tax] on the document).
+    QuickBooks computes TotalAmt itself, so a total it would not match is refused too."""
+    problems = [
+        NotMappable(problem, code="tax_unmapped")
+        for number, line in enumerate(lines, start=1)
+        if (problem := codes.problem(line, number))
+    ]
+    taxes: dict[TaxRate, list[Decimal]] = {}
+    if problems:
+        return problems, taxes
+    net = Decimal("0")
+    for line in lines:
+        line_net = line.net_amount - line.document_discount_share
+        net += line_net
+        for rate, tax in _code(codes, line).tax_on(line_net):
+            parts = taxes.setdefault(rate, [Decimal("0"), Decimal("0")])
+            parts[0] += line_net
+            parts[1] += tax
+    theirs = net + sum((parts[1] for parts in taxes.values()), Decimal("0"))
     if theirs != document.total:
-        raise NotMappable(
-            f"QuickBooks computes tax line by line and rate by rate, which gives {document.number} a total of "
-            f"{theirs:,.2f} {document.currency}; ours is {document.total:,.2f}. Revise the document and approve it "
-            "again: its totals are then computed the way QuickBooks computes them.",
-            code="tax_total_differs",
+        problems.append(
+            NotMappable(
+                f"QuickBooks computes tax line by line and rate by rate, which gives {document.number} a total of "
+                f"{theirs:,.2f} {document.currency}; ours is {document.total:,.2f}. Revise the document and approve "
+                "it again: its totals are then computed the way QuickBooks computes them.",
+                code="tax_total_differs",
+            )
         )
+    return problems, taxes
+
+
+def _code(codes: CompanyTaxCodes, line: DocumentLine) -> TaxCode:
+    code = codes.code_for(line)
+    assert code is not None  # lines without a usable code are refused before
+    return code
+
+
+def _code_ref(codes: CompanyTaxCodes, line: DocumentLine) -> str:
+    return _code(codes, line).ref
 
 
 def check_currency(document: Document, connection: Connection) -> None:
