@@ -311,6 +311,15 @@ QBO_HTTP_TIMEOUT = float(env_str("QBO_HTTP_TIMEOUT", "30"))
 QBO_REQUESTS_PER_MINUTE = env_int("QBO_REQUESTS_PER_MINUTE", 480)
 QBO_CONCURRENCY = env_int("QBO_CONCURRENCY", 8)
 QBO_BATCHES_PER_MINUTE = env_int("QBO_BATCHES_PER_MINUTE", 38)
+# Requests a minute a bulk export leaves for reads that must not wait behind it (quickbooks/limits.py):
+# a payment webhook reads each payment once, a catch-up reads one or two a company every few minutes,
+# a user's Send or Import a handful. 40 (one every 1.5 s) keeps them prompt while the export's two
+# lanes take the other 440: 38 batch requests of 30 documents and 402 single requests.
+QBO_READ_RESERVE_PER_MINUTE = env_int("QBO_READ_RESERVE_PER_MINUTE", 40)
+# Bulk deliveries of one company at once (quickbooks/limits.py, "turns"): enough to keep its two
+# lanes full (a batch being built while single requests go out), few enough that other companies'
+# exports take turns with it instead of waiting for it to finish.
+QBO_BULK_TURNS_PER_COMPANY = env_int("QBO_BULK_TURNS_PER_COMPANY", 4)
 # Multiplies every retry delay; tests set it near zero instead of sleeping.
 QBO_RETRY_SCALE = float(env_str("QBO_RETRY_SCALE", "1"))
 # How long a worker's claim on an outbox row lasts: a claim older than this belonged to a worker

@@ -1,10 +1,12 @@
 """Delivery of outbox rows, as one pipe: claim → build and send → settle.
 
-``deliver`` runs in a worker for one outbox row: it claims the row (and, when a backlog has built
-up, up to 29 more rows of the same company, sent through QBO's batch endpoint), takes a slot of the
-company's concurrency limit, and has each row reconciled. The batch and single paths return a
-``DeliveryResult`` per row; ``settle`` is the only code that finishes, releases or re-dispatches a
-row, updates the document's sync status to match, and writes the attempt row.
+``deliver`` runs in a worker for one outbox row. When its company has a backlog it first waits for
+one of the two bulk lanes (``limits.RealmLimiter.bulk_lane``): the batch lane claims the row and up
+to 29 more of the same company, sent through QBO's batch endpoint; the single lane claims the row
+alone. Then it takes a slot of the company's concurrency limit and has each row reconciled. The
+batch and single paths return a ``DeliveryResult`` per row; ``settle`` is the only code that
+finishes, releases or re-dispatches a row, updates the document's sync status to match, and writes
+the attempt row.
 
 The Dramatiq actor sits here, beside the service it runs, because settling a retry sends the next
 message; services elsewhere queue rows with ``queue_after_commit``.
@@ -23,16 +25,15 @@ from django.utils import timezone
 
 from quickbooks.client import QboClient
 from quickbooks.connection import client_for
-from quickbooks.errors import QboError, ReconnectNeeded
+from quickbooks.errors import QboError, QboThrottled, ReconnectNeeded
 from quickbooks.export import outbox
 from quickbooks.export.attempts import MAX_ATTEMPTS, DeliveryResult, Outcome, record_attempt
 from quickbooks.export.batch import deliver_batch
 from quickbooks.export.reconcile import reconcile
-from quickbooks.limits import limiter_for
+from quickbooks.limits import LaneLimiter, RealmLimiter, Turn, limiter_for
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, OutboxState, SyncStatus
 
 log = logging.getLogger(__name__)
-BATCH_EXTRA = 29  # with the row itself, QBO's 30 items per batch
 PAUSED = dt.timedelta(minutes=1)  # connection needs reconnect: rows look again each minute (cheap, no QBO call)
 LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try again soon
 CRASH_WAIT = dt.timedelta(seconds=30)
@@ -69,8 +70,11 @@ def queue_after_commit(item: OutboxItem) -> None:
 
 
 def sweep() -> int:
-    """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent."""
-    ids = outbox.due_for_sweep()
+    """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent.
+    A company whose bulk work holds a turn is left out: that turn sends its next message."""
+    live = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values_list("company_id", "realm_id")
+    busy = [company for company, realm in live if limiter_for(realm).bulk_running()]
+    ids = outbox.due_for_sweep(leave_out=busy)
     if ids:
         dispatch(ids)
     return len(ids)
@@ -80,21 +84,61 @@ def sweep() -> int:
 
 
 def deliver(item_id: str) -> None:
-    items = outbox.claim(item_id, batch_up_to=BATCH_EXTRA)
-    if not items:
+    row = outbox.pending_row(item_id)
+    if row is None:
         return
+    company_id, document_id = row
     connection = Connection.objects.select_related("default_expense_account", "default_ap_account").get(
-        company_id=items[0].company_id
+        company_id=company_id
     )
     if connection.status != ConnectionStatus.CONNECTED:
         _settle_unsettled(
-            items,
+            outbox.claim(item_id),
             DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED, until_reconnected=True),
         )
         return
-    client = client_for(connection)
+    realm = limiter_for(connection.realm_id)
+    if not outbox.has_backlog(company_id):
+        _deliver(connection, outbox.claim(item_id))
+        return
+    # Bulk work takes turns between companies: with every turn of this company taken, the row
+    # waits, and the turn that ends next sends the message for it (``_take_turn``).
+    turn = realm.bulk_turn()
+    if turn is None:
+        return
     try:
-        with limiter_for(connection.realm_id).slot():
+        _take_turn(connection, realm, turn, item_id, document_id)
+    finally:
+        turn.give_back()
+        _next_turn(company_id)
+
+
+def _take_turn(connection: Connection, realm: RealmLimiter, turn: Turn, item_id: str, document_id: int) -> None:
+    # Wait for a lane before claiming, so a waiting delivery holds no rows.
+    try:
+        lane = realm.bulk_lane(turn)
+    except QboThrottled:
+        return  # the turn ends; its next message comes round the queue again
+    items = outbox.claim_in_lane(item_id, connection.company_id, document_id, up_to=lane.batch_size)
+    _deliver(connection, items, lane)
+
+
+def _next_turn(company_id: int) -> None:
+    """After a turn: the message for the company's oldest waiting row, at the back of the queue."""
+    waiting = outbox.oldest_waiting(company_id)
+    if waiting is not None:
+        dispatch([waiting])
+
+
+def _deliver(connection: Connection, items: list[OutboxItem], lane: LaneLimiter | None = None) -> None:
+    if not items:
+        return
+    client = client_for(connection)
+    if lane is not None:
+        client.limiter = lane
+    realm = limiter_for(connection.realm_id)
+    try:
+        with realm.slot():
             _send(connection, client, items)
     except ReconnectNeeded as exc:
         log.warning(
