@@ -24,8 +24,9 @@ from payments.serializers import (
     PaymentOut,
 )
 from procurement.selectors import document_get
-from procuresync.api import ID, paginated, parsed, user_of
+from procuresync.api import ID, parsed, user_of
 from procuresync.api_errors import READ_ERRORS, WRITE_ERRORS
+from procuresync.paging import paginated_ids_first
 from quickbooks.inbound import payments_import
 
 
@@ -44,7 +45,7 @@ class PaymentListView(APIView):
             status=filters["status"],
             invoice_id=filters["invoice"],
         )
-        return paginated(self, request, payments, PaymentOut)
+        return paginated_ids_first(self, request, payments, PaymentOut)
 
     @extend_schema(request=PaymentIn, responses={201: PaymentOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:

@@ -82,7 +82,12 @@ class Payment(models.Model):
                 name="payment_qbo_line_unique",
             ),
         ]
-        indexes = [models.Index(fields=["company", "-paid_on"]), models.Index(fields=["invoice", "status"])]
+        indexes = [
+            # The list's whole order (-paid_on, -id): without the id the database sorted each day's
+            # payments again, and could not find a deep page's ids from the index alone.
+            models.Index(fields=["company", "-paid_on", "-id"], name="payment_list_idx"),
+            models.Index(fields=["invoice", "status"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} on {self.paid_on}"

@@ -17,7 +17,8 @@ from procurement.selectors import document_get
 from procurement.views_documents import render_document_detail
 from procuresync.errors import DomainError
 from procuresync.http import AuthenticatedHttpRequest
-from procuresync.web import apply_errors, error_text, is_partial, page, paginate
+from procuresync.paging import paginate_ids_first
+from procuresync.web import apply_errors, error_text, is_partial, page
 from quickbooks.inbound import payments_import
 from quickbooks.selectors import with_qbo_links
 
@@ -28,7 +29,7 @@ def payment_list(
 ) -> HttpResponse:
     form = PaymentFilterForm(request.GET or None, user=request.user)
     payments = selectors.payment_list(user=request.user, **form.filters())
-    page_obj = paginate(request, payments)
+    page_obj = paginate_ids_first(request, payments)
     with_qbo_links(page_obj)
     context = {"form": form, "page_obj": page_obj}
     if is_partial(request):

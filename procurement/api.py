@@ -35,6 +35,7 @@ from procurement.serializers import (
 )
 from procuresync.api import ID, paginated, parsed, user_of
 from procuresync.api_errors import READ_ERRORS, WRITE_ERRORS
+from procuresync.paging import paginated_ids_first
 
 # ---------------------------------------------------------------- suppliers
 
@@ -112,7 +113,7 @@ class DocumentListView(APIView):
             search=filters["search"],
             supplier_id=filters["supplier"],
         )
-        return paginated(self, request, documents, DocumentSummaryOut)
+        return paginated_ids_first(self, request, documents, DocumentSummaryOut)
 
     @extend_schema(request=DocumentIn, responses={201: DocumentOut, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:

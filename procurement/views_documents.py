@@ -27,7 +27,8 @@ from procurement.models import Document, DocumentKind, Status, carries_supplier_
 from procurement.validation import document_data_from
 from procuresync.errors import DomainError
 from procuresync.http import AuthenticatedHttpRequest
-from procuresync.web import error_text, flash_refusal, is_partial, page, paginate
+from procuresync.paging import paginate_ids_first
+from procuresync.web import error_text, flash_refusal, is_partial, page
 from quickbooks import selectors as qbo_selectors
 from quickbooks.models import SyncStatus
 from quickbooks.selectors import with_qbo_links
@@ -98,7 +99,7 @@ def document_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     documents = qbo_selectors.filter_by_sync(documents.select_related("qbo_sync"), sync)
     context = {
         "kind": info,
-        "page_obj": paginate(request, documents),
+        "page_obj": paginate_ids_first(request, documents),
         "status": status,
         "q": search,
         "statuses": [(value, label) for value, label in Status.choices if value not in info.never],

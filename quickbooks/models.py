@@ -247,6 +247,9 @@ class SyncAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # Health's week and the sync log read attempts by time; without it they went through
+        # every attempt of the company's documents.
+        indexes = [models.Index(fields=["-started_at", "-id"], name="syncattempt_started_idx")]
 
 
 class ReconciliationState(models.TextChoices):

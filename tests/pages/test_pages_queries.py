@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.roles import Role
 from payments.models import Method, Payment
 from procurement.models import Document, DocumentKind, Status, Supplier
+from quickbooks.models import DocumentSync, SyncStatus
 from tests.conftest import make_user
 
 
@@ -33,6 +34,14 @@ def _add_documents(creator: User, kind: str, count: int, start: int) -> None:
             total=Decimal("10.00"), created_by=creator,
         )
         for i in range(count)
+    )
+    # Every other one has been sent to QuickBooks (some failed), so the QuickBooks column and its
+    # filter are on the page, read through the same query as the rows.
+    DocumentSync.objects.bulk_create(
+        DocumentSync(document=document, company_id=creator.company_id,
+                     status=SyncStatus.FAILED if document.sequence % 4 == 0 else SyncStatus.SENT)
+        for document in Document.objects.filter(company_id=creator.company_id, kind=kind, sequence__gte=start)
+        if document.sequence % 2 == 0
     )
 
 
@@ -64,6 +73,9 @@ def test_given_5_or_60_documents_when_the_list_renders_then_the_query_count_is_t
     many = _queries(client, url)
     assert few == many
     assert _queries(client, url + "?q=Supplier&status=approved&page=2") == many
+    # The last page, and the QuickBooks filters (rows without a sync row count as "Not sent").
+    assert _queries(client, url + "?page=2") == many
+    assert _queries(client, url + "?sync=failed") == _queries(client, url + "?sync=not_sent") == many - 2
 
 
 def test_given_5_or_60_payments_when_the_payments_page_renders_then_the_query_count_is_the_same(
@@ -74,6 +86,26 @@ def test_given_5_or_60_payments_when_the_payments_page_renders_then_the_query_co
     few = _queries(client, "/payments/")
     _add_payments(payer, approved_invoice, 55)
     assert _queries(client, "/payments/") == few
+    assert _queries(client, "/payments/?page=2") == few  # the last page
+
+
+def test_given_payments_of_many_invoices_when_the_payments_page_is_filtered_then_the_query_count_is_the_same(
+    client_for, payer: User, creator: User
+) -> None:
+    client = client_for(payer)
+    _add_documents(creator, DocumentKind.INVOICE, 5, start=1)
+    for invoice in Document.objects.filter(company_id=payer.company_id):
+        _add_payments(payer, invoice, 1)
+    supplier = Supplier.objects.filter(company_id=payer.company_id).first()
+    assert supplier is not None
+    filtered = f"/payments/?supplier={supplier.pk}&method=cheque&date_from=2026-11-01&date_to=2026-11-30"
+    few, few_filtered = _queries(client, "/payments/"), _queries(client, filtered)
+    _add_documents(creator, DocumentKind.INVOICE, 55, start=100)
+    for invoice in Document.objects.filter(company_id=payer.company_id, sequence__gte=100):
+        _add_payments(payer, invoice, 2)
+
+    assert _queries(client, "/payments/") == _queries(client, "/payments/?page=3") == few
+    assert _queries(client, filtered) == few_filtered
 
 
 def _add_users(admin: User, count: int, start: int) -> None:
@@ -104,3 +136,21 @@ def test_given_5_or_60_users_with_two_factor_and_lockouts_then_user_management_c
     assert _queries(client, "/users/") == few
     assert page.count("2FA on") == 1 + 30 and page.count("required, not set up") == 30
     assert page.count("Locked out") == 2
+
+
+def test_given_60_invoices_when_the_last_page_is_asked_then_it_shows_the_oldest_newest_first_and_all_are_counted(
+    client_for, creator: User
+) -> None:
+    _add_documents(creator, DocumentKind.INVOICE, 60, start=1)  # N-00001 .. N-00060, 50 a page
+    client = client_for(creator)
+
+    page = client.get("/invoices/?page=2").content.decode()
+    api = client.get("/api/v1/invoices/?page=2").json()
+    not_sent = client.get("/invoices/?sync=not_sent").content.decode()
+
+    shown = [f"N-{n:05d}" for n in range(10, 0, -1)]
+    positions = [page.find(f">{number}<") for number in shown]
+    assert -1 not in positions and positions == sorted(positions)
+    assert ">N-00011<" not in page and "Page 2 of 2 · 60 in all" in page
+    assert [row["number"] for row in api["results"]] == shown and api["count"] == 60
+    assert ">N-00059<" in not_sent and ">N-00060<" not in not_sent  # even ones were sent
