@@ -2,7 +2,7 @@
 
 Embedded defaults (no variables set): SQLite in ./var, Dramatiq's in-memory Stub broker with worker
 threads in the web process, DEBUG on. Scaled out: DATABASE_URL (PostgreSQL), DRAMATIQ_BROKER_URL
-(redis://...), SECRET_KEY, DEBUG=0, ALLOWED_HOSTS.
+(redis://... or amqp://... with RATE_LIMIT_REDIS_URL), SECRET_KEY, DEBUG=0, ALLOWED_HOSTS.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from procuresync.env import env_bool, env_int, env_list, env_str
 
@@ -235,32 +236,51 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Background work. Without a broker URL, the Stub broker keeps messages in memory and worker
-# threads started inside the web process consume them (see procuresync/worker.py).
+# threads started inside the web process consume them (see procuresync/worker.py). Scaled out:
+# Redis (redis:// or rediss://) or RabbitMQ (amqp:// or amqps://). Any other URL is refused, so a
+# typo never leaves each process with a private in-memory queue.
 DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", "")
-if DRAMATIQ_BROKER_URL.startswith("redis://"):
+_BROKER_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Retries",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+if DRAMATIQ_BROKER_URL.startswith(("redis://", "rediss://")):
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
         # The namespace keeps several installations (or parallel test runs) on one Redis apart.
         "OPTIONS": {"url": DRAMATIQ_BROKER_URL, "namespace": env_str("DRAMATIQ_NAMESPACE", "procuresync")},
-        "MIDDLEWARE": [
-            "dramatiq.middleware.AgeLimit",
-            "dramatiq.middleware.TimeLimit",
-            "dramatiq.middleware.Callbacks",
-            "dramatiq.middleware.Retries",
-            "django_dramatiq.middleware.DbConnectionsMiddleware",
-        ],
+        "MIDDLEWARE": _BROKER_MIDDLEWARE,
     }
+elif DRAMATIQ_BROKER_URL.startswith(("amqp://", "amqps://")):
+    # RabbitMQ has no key prefix: its virtual host (the URL's path) keeps installations and parallel
+    # test runs apart, so a DRAMATIQ_NAMESPACE here would be a promise nobody keeps.
+    if env_str("DRAMATIQ_NAMESPACE", ""):
+        raise ImproperlyConfigured(
+            "DRAMATIQ_NAMESPACE applies to a Redis broker only; with RabbitMQ give each installation its "
+            "own virtual host in DRAMATIQ_BROKER_URL (amqp://USER:PASSWORD@HOST:5672/VHOST) and unset "
+            "DRAMATIQ_NAMESPACE"
+        )
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+        # confirm_delivery: a send returns once RabbitMQ has the message, and a queue deleted under
+        # a running installation is declared again instead of messages vanishing unroutable.
+        "OPTIONS": {"url": DRAMATIQ_BROKER_URL, "confirm_delivery": True},
+        "MIDDLEWARE": _BROKER_MIDDLEWARE,
+    }
+elif DRAMATIQ_BROKER_URL:
+    _scheme = DRAMATIQ_BROKER_URL.partition("://")[0] + "://" if "://" in DRAMATIQ_BROKER_URL else "no scheme"
+    raise ImproperlyConfigured(  # the scheme only: the rest of the URL may hold a password
+        "DRAMATIQ_BROKER_URL must start with redis://, rediss://, amqp:// or amqps:// (or be empty for "
+        f"the embedded in-memory broker), not {_scheme}"
+    )
 else:
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.stub.StubBroker",
         "OPTIONS": {},
-        "MIDDLEWARE": [
-            "dramatiq.middleware.AgeLimit",
-            "dramatiq.middleware.TimeLimit",
-            "dramatiq.middleware.Callbacks",
-            "dramatiq.middleware.Retries",
-            "django_dramatiq.middleware.DbConnectionsMiddleware",
-        ],
+        "MIDDLEWARE": _BROKER_MIDDLEWARE,
     }
 # Actors sit beside the service they run (rundramatiq imports these modules of each app).
 DRAMATIQ_AUTODISCOVER_MODULES = [
@@ -330,6 +350,16 @@ QBO_CLAIM_LEASE_SECONDS = env_int("QBO_CLAIM_LEASE_SECONDS", 300)
 # webhook heals by itself.
 QBO_PAYMENTS_CATCHUP_MINUTES = float(env_str("QBO_PAYMENTS_CATCHUP_MINUTES", "5"))
 # Where the per-company QuickBooks limits are counted across processes (in memory when empty).
+# Default: the broker's Redis. RabbitMQ cannot hold them, and limits counted in each process's
+# memory would let web, scheduler and every worker each spend the company's whole budget, so a
+# RabbitMQ broker needs a Redis for them.
 RATE_LIMIT_REDIS_URL = env_str(
     "RATE_LIMIT_REDIS_URL", DRAMATIQ_BROKER_URL if DRAMATIQ_BROKER_URL.startswith("redis") else ""
 )
+if DRAMATIQ_BROKER_URL.startswith(("amqp://", "amqps://")) and not RATE_LIMIT_REDIS_URL.startswith(
+    ("redis://", "rediss://")
+):
+    raise ImproperlyConfigured(
+        "With a RabbitMQ broker, set RATE_LIMIT_REDIS_URL (redis://HOST:6379/DB): the per-company "
+        "QuickBooks limits must be counted in one place that web, scheduler and every worker share"
+    )

@@ -7,9 +7,12 @@ the bill; the scheduler's first sweep queues a payments catch-up that the worker
 stops every process within a timeout, without a traceback and with no delivery left in flight.
 
 PostgreSQL and Redis come from DEPLOY_TEST_POSTGRES_URL and DEPLOY_TEST_REDIS_URL (default: the
-local ones, as on CI); the test is skipped when either does not answer. Everything it makes is its
-own (a database and a Dramatiq namespace named for the run, free ports, its own emulator), so
-parallel runs (-n 2) and other suites on the same servers never meet.
+local ones, as on CI); the test is skipped when either does not answer. It runs twice: with Redis as
+the broker, and with RabbitMQ (DEPLOY_TEST_RABBITMQ_URL, default the local one with RabbitMQ's
+default guest user; skipped when it does not answer or `rabbitmqctl` cannot make a virtual host)
+with Redis counting the QuickBooks limits. Everything it makes is its own (a database, a Dramatiq
+namespace or virtual host named for the run, free ports, its own emulator), so parallel runs (-n 2)
+and other suites on the same servers never meet.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = ROOT / "deploy" / "Procfile"
 POSTGRES_URL = os.environ.get("DEPLOY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DEPLOY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("DEPLOY_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")  # no vhost
 STOP_TIMEOUT = 30.0  # seconds for all processes to stop after SIGTERM (nothing is in hand by then)
 # The scheduler's first sweep comes 15 s after it starts; generous on a busy CI machine.
 WAIT_TIMEOUT = 45.0
@@ -185,22 +191,47 @@ def wait_for(what: str, probe: Callable[[], Any], supervisor: Supervisor, timeou
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{supervisor.report()}")
 
 
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
+def rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The broker variables of this run's own: a namespace on Redis, or a virtual host on RabbitMQ
+    (with Redis still counting the QuickBooks limits, as settings.py requires)."""
     server = urlparse(REDIS_URL)
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
         pytest.skip(f"Redis is not reachable at {server.hostname}:{server.port or 6379}: {exc}")
-    namespace = f"procuresync-deploy-test-{secrets.token_hex(6)}"
+    name = f"procuresync-deploy-test-{secrets.token_hex(6)}"
+    if request.param == "redis":
+        try:
+            yield {"DRAMATIQ_BROKER_URL": REDIS_URL, "DRAMATIQ_NAMESPACE": name}
+        finally:
+            keys = list(client.scan_iter(match=f"{name}*"))
+            if keys:
+                client.delete(*keys)
+            client.close()
+        return
+    client.close()
+    rabbit = urlparse(RABBITMQ_URL)
     try:
-        yield namespace
+        socket.create_connection((rabbit.hostname or "127.0.0.1", rabbit.port or 5672), timeout=3).close()
+    except OSError as exc:
+        pytest.skip(f"RabbitMQ is not reachable at {rabbit.hostname}:{rabbit.port or 5672}: {exc}")
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("a virtual host of the test's own needs rabbitmqctl")
+    made = rabbitmqctl("add_vhost", name)
+    if made.returncode != 0:
+        pytest.skip(f"rabbitmqctl could not add a virtual host: {made.stderr.strip()}")
+    try:
+        allowed = rabbitmqctl("set_permissions", "-p", name, rabbit.username or "guest", ".*", ".*", ".*")
+        assert allowed.returncode == 0, allowed.stderr
+        yield {"DRAMATIQ_BROKER_URL": f"{RABBITMQ_URL.rstrip('/')}/{name}", "RATE_LIMIT_REDIS_URL": REDIS_URL}
     finally:
-        keys = list(client.scan_iter(match=f"{namespace}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        rabbitmqctl("delete_vhost", name)
 
 
 @pytest.fixture
@@ -236,7 +267,9 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
         running.kill()
 
 
-def production_env(*, database_url: str, namespace: str, emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
+def production_env(
+    *, database_url: str, broker: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> dict[str, str]:
     """deploy/env.example filled in for this run, with QuickBooks pointed at the emulator."""
     creds = emulator.credentials
     runtime_dir = tmp_path / "run"
@@ -248,8 +281,7 @@ def production_env(*, database_url: str, namespace: str, emulator: RunningEmulat
         # gunicorn's control socket: this run's own, not the user's ~/.gunicorn/gunicorn.ctl.
         XDG_RUNTIME_DIR=str(runtime_dir),
         DATABASE_URL=database_url,
-        DRAMATIQ_BROKER_URL=REDIS_URL,
-        DRAMATIQ_NAMESPACE=namespace,
+        **broker,
         SECRET_KEY=secrets.token_urlsafe(50),
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -282,9 +314,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def test_given_the_procfile_processes_when_an_invoice_is_approved_then_the_worker_sends_it_and_sigterm_stops_all(
-    redis_namespace: str, postgres_url: str, emulator: RunningEmulator, supervisor: Supervisor, tmp_path: Path
+    broker_env: dict[str, str], postgres_url: str, emulator: RunningEmulator, supervisor: Supervisor, tmp_path: Path
 ) -> None:
-    env = production_env(database_url=postgres_url, namespace=redis_namespace, emulator=emulator, tmp_path=tmp_path)
+    env = production_env(database_url=postgres_url, broker=broker_env, emulator=emulator, tmp_path=tmp_path)
     password = secrets.token_urlsafe(16)
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     printed = manage({**env, "DEPLOY_TEST_PASSWORD": password}, "shell", "-c", SETUP)

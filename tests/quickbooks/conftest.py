@@ -23,6 +23,7 @@ import httpx
 import pytest
 from django.db.models import F, Q
 from django.utils import timezone
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
 
 from accounts.models import User
@@ -83,13 +84,27 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def _flush_all(broker: dramatiq.Broker) -> None:
+    """Drop every queued message. RabbitMQ closes a connection left idle past its heartbeat (this
+    process's, between tests); Dramatiq's flush does not reconnect as its sends do, so do it here."""
+    try:
+        broker.flush_all()
+    except Exception:
+        if not isinstance(broker, RabbitmqBroker):
+            raise
+        del broker.connection  # the next use opens a new one
+        broker.flush_all()
+
+
 @pytest.fixture
 def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[Any]:
     """Dramatiq workers for the test: threads in this process (embedded mode), or, with
-    PROCURESYNC_TEST_WORKER_PROCESSES=N and a Redis broker, N separate `rundramatiq` processes
-    (the scaled-out mode). Tests that reach into the worker (pause it, patch code) stay in-process."""
+    PROCURESYNC_TEST_WORKER_PROCESSES=N and a Redis or RabbitMQ broker, N separate `rundramatiq`
+    processes (the scaled-out mode). Tests that reach into the worker (pause it, patch code) stay
+    in-process. With RabbitMQ, messages a stopped worker held go back to the queue when its
+    connection closes, before the flush after the test."""
     broker = dramatiq.get_broker()
-    broker.flush_all()
+    _flush_all(broker)
     separate = WORKER_PROCESSES and not isinstance(broker, StubBroker)
     if separate and request.node.get_closest_marker("in_process_worker") is None:
         env = _worker_env()
@@ -117,7 +132,7 @@ def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[A
         thread_worker.start()
         yield thread_worker
         thread_worker.stop()
-    broker.flush_all()
+    _flush_all(broker)
 
 
 def _busy() -> bool:
@@ -162,7 +177,7 @@ def _busy() -> bool:
 
 def settle(timeout: float = 60.0) -> None:
     """Wait until all queued background work (including delayed retries) has run, whether the
-    workers are threads here (Stub broker) or separate processes (Redis)."""
+    workers are threads here (Stub broker) or separate processes (Redis or RabbitMQ)."""
     broker = dramatiq.get_broker()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
