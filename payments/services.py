@@ -25,8 +25,9 @@ from accounts.roles import Permission, require
 from payments.models import Method, Payment, PaymentStatus, Source
 from procurement import workflow
 from procurement.models import Document, DocumentKind, Status
-from procurement.services import document_set_payment_status
+from procurement.services import PaymentStatusChange, document_set_payment_status, documents_set_payment_status
 from procurement.validation import DATE_RANGE_MESSAGE, date_in_range, text_errors
+from procuresync.bulk import insert_rows
 from procuresync.errors import TransitionNotAllowed, ValidationFailed
 
 CENT = Decimal("0.01")
@@ -329,7 +330,7 @@ def qbo_payments_apply(
     with transaction.atomic():
         invoices, existing = _lock_then_read(company_id=company_id, realm_id=realm_id, txns=txns)
         credit_notes = _lock_credit_notes(company_id=company_id, txns=txns, existing=existing)
-        create: list[Payment] = []
+        create: list[dict[str, object]] = []  # new payments' columns (attname → value)
         change: list[Payment] = []
         touched: dict[int, str] = {}  # invoice id → txn id that changed it
         touched_credit_notes: dict[int, str] = {}  # credit note id → txn id that changed its applications
@@ -365,21 +366,21 @@ def qbo_payments_apply(
                 link = part.credit_note_id if part.credit_note_id in credit_notes else None
                 if payment is None:
                     create.append(
-                        Payment(
-                            company_id=invoice.company_id,
-                            invoice_id=invoice.pk,
-                            credit_note_id=link,
-                            amount=part.amount,
-                            paid_on=part.paid_on,
-                            method=part.method,
-                            source=Source.QUICKBOOKS,
-                            via=via,
-                            reference=part.reference[:100],
-                            qbo_realm_id=realm_id,
-                            qbo_txn_id=txn_id,
-                            qbo_line_key=key,
-                            qbo_version=version,
-                        )
+                        {
+                            "company_id": invoice.company_id,
+                            "invoice_id": invoice.pk,
+                            "credit_note_id": link,
+                            "amount": part.amount,
+                            "paid_on": part.paid_on,
+                            "method": part.method,
+                            "source": Source.QUICKBOOKS,
+                            "via": via,
+                            "reference": part.reference[:100],
+                            "qbo_realm_id": realm_id,
+                            "qbo_txn_id": txn_id,
+                            "qbo_line_key": key,
+                            "qbo_version": version,
+                        }
                     )
                     outcome.new += 1
                     touched[invoice.pk] = txn_id
@@ -419,7 +420,7 @@ def qbo_payments_apply(
                         row.qbo_version = version
                         if row.pk not in changed_ids:
                             change.append(row)
-        Payment.objects.bulk_create(create, batch_size=500)
+        insert_rows(Payment, create)
         Payment.objects.bulk_update(
             change,
             ["amount", "paid_on", "method", "credit_note", "status", "cancelled_at", "cancel_reason", "qbo_version"],
@@ -432,6 +433,11 @@ def qbo_payments_apply(
     return outcome
 
 
+# What applying payments reads of an invoice (locked rows are loaded with these only: an import
+# locks thousands).
+INVOICE_FIELDS = ("pk", "company", "kind", "status", "total", "currency")
+
+
 def _lock_then_read(
     *, company_id: int, realm_id: str, txns: dict[str, list[ImportedPart]]
 ) -> tuple[dict[int, Document], dict[tuple[str, str], Payment]]:
@@ -441,18 +447,28 @@ def _lock_then_read(
     existing payments; they are locked in pk order, then the payments are read again under the
     locks. Should that read reveal another invoice (a part moved while we waited), it is locked too
     and the payments read once more, until nothing new appears.
+
+    The payments are found through the (realm, txn id, line key) unique index, whose condition
+    (a txn id) the query repeats so that SQLite and PostgreSQL can use it, and kept to the company
+    here: filtered in SQL by company instead, SQLite scans all the company's payments for each
+    page of an import.
     """
-    payments = Payment.objects.filter(company_id=company_id, qbo_realm_id=realm_id, qbo_txn_id__in=list(txns))
+    payments = Payment.objects.filter(qbo_realm_id=realm_id, qbo_txn_id__in=list(txns)).exclude(qbo_txn_id="")
     candidates = {part.invoice_id for parts in txns.values() for part in parts}
-    candidates |= set(payments.values_list("invoice_id", flat=True))
+    candidates |= {i for i, c in payments.values_list("invoice_id", "company_id") if c == company_id}
     invoices: dict[int, Document] = {}
     asked: set[int] = set()  # locked, or not an invoice of this company
     while True:
         to_lock = sorted(candidates - asked)
         asked |= candidates
-        locked = Document.objects.select_for_update().filter(pk__in=to_lock, company_id=company_id).order_by("pk")
+        locked = (
+            Document.objects.select_for_update()
+            .filter(pk__in=to_lock, company_id=company_id)
+            .only(*INVOICE_FIELDS)
+            .order_by("pk")
+        )
         invoices.update((d.pk, d) for d in locked)
-        existing = {(p.qbo_txn_id, p.qbo_line_key): p for p in payments.all()}
+        existing = {(p.qbo_txn_id, p.qbo_line_key): p for p in payments.all() if p.company_id == company_id}
         candidates = {p.invoice_id for p in existing.values()} - asked
         if not candidates:
             return invoices, existing
@@ -473,7 +489,9 @@ def _lock_credit_notes(
 
 
 def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source: Callable[[str], str]) -> None:
-    """Recompute the status of each touched invoice with one sum query for all of them."""
+    """Recompute the status of each touched invoice with one sum query for all of them, and write
+    the changes in bulk: one UPDATE per new status and one INSERT per 500 events (what
+    ``document_set_payment_status`` does one invoice at a time; an import touches thousands)."""
     if not touched:
         return
     sums = dict(
@@ -482,15 +500,13 @@ def _refresh_many(invoices: dict[int, Document], touched: dict[int, str], source
         .annotate(s=Sum("amount"))
         .values_list("invoice_id", "s")
     )
+    changes: list[PaymentStatusChange] = []
     for invoice_id, txn_id in touched.items():
         invoice = invoices[invoice_id]
         if invoice.status not in workflow.APPROVED_STATUSES:
             continue  # revised, pending or cancelled: kept (approval recomputes it); the payment is listed
         paid = (sums.get(invoice_id) or Decimal("0")).quantize(CENT)
-        document_set_payment_status(
-            document=invoice,
-            status=payment_status_for(total=invoice.total, paid=paid),
-            actor=None,
-            source=source(txn_id),
-            comment=f"Paid {paid} of {invoice.total} {invoice.currency}",
-        )
+        status = payment_status_for(total=invoice.total, paid=paid)
+        comment = f"Paid {paid} of {invoice.total} {invoice.currency}"
+        changes.append(PaymentStatusChange(invoice, status, source=source(txn_id), comment=comment))
+    documents_set_payment_status(changes)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Permission as Permission
@@ -43,6 +45,7 @@ from procurement.validation import (
     text_errors,
     validate_document,
 )
+from procuresync.bulk import insert_rows
 from procuresync.errors import TransitionNotAllowed, ValidationFailed
 
 # ---------------------------------------------------------------- suppliers
@@ -418,6 +421,44 @@ def document_transition(
         )
         hooks.transitioned(document, action, actor)
     return document
+
+
+@dataclass(frozen=True)
+class PaymentStatusChange:
+    document: Document
+    status: Status
+    source: str
+    comment: str
+
+
+def documents_set_payment_status(changes: list[PaymentStatusChange]) -> None:
+    """``document_set_payment_status`` for thousands of invoices at once (a payments import): one
+    UPDATE per new status and the same history events, inserted in bulk. Unchanged ones are skipped."""
+    now = timezone.now()
+    moved: dict[Status, list[int]] = {}
+    events: list[dict[str, object]] = []
+    for change in changes:
+        document = change.document
+        if document.status == change.status:
+            continue
+        events.append(
+            {
+                "document_id": document.pk,
+                "kind": EventKind.TRANSITION,
+                "actor_id": None,
+                "action": "payment",
+                "from_status": document.status,
+                "to_status": change.status,
+                "comment": change.comment,
+                "source": change.source,
+            }
+        )
+        document.status, document.updated_at = change.status, now
+        moved.setdefault(change.status, []).append(document.pk)
+    for status, ids in moved.items():
+        for start in range(0, len(ids), 500):
+            Document.objects.filter(pk__in=ids[start : start + 500]).update(status=status, updated_at=now)
+    insert_rows(DocumentEvent, events)
 
 
 def document_set_payment_status(

@@ -145,8 +145,7 @@ async def download(request: Request, emulator: Emulator, company: Company) -> Re
 def run_query(emulator: Emulator, company: Company, text: str) -> dict[str, Any]:
     parsed = query.parse(text)
     spec = ENTITIES[parsed.entity]
-    objects = company.table(parsed.entity).values()
-    return query.execute(parsed, objects, emulator.config.tz, list_entity=spec.kind == "list")
+    return query.page_of(parsed, company, emulator.config.tz, list_entity=spec.kind == "list")
 
 
 async def query_endpoint(request: Request, emulator: Emulator, company: Company) -> Result:

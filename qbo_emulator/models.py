@@ -88,6 +88,12 @@ class Company:
     # Indexes, rebuilt on load.
     names: dict[tuple[str, str], str] = field(default_factory=dict)
     doc_numbers: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # Bumped on every change (Store.emit) and every Ledger built. A query's later pages
+    # (STARTPOSITION > 1) reuse the sorted matches of its earlier pages only while this is
+    # unchanged: query text without paging -> (changes, table size, matches). Not persisted.
+    changes: int = 0
+    query_cache: OrderedDict[str, tuple[int, int, list[Obj]]] = field(
+        default_factory=OrderedDict, repr=False, compare=False)
 
     def table(self, entity: str) -> dict[str, Obj]:
         return self.objects.setdefault(entity, {})

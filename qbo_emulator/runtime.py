@@ -47,5 +47,6 @@ class Emulator:
         return self.config.clock()
 
     def ledger(self, company: Company) -> Ledger:
+        company.changes += 1  # a Ledger may change objects in place; cached query pages are stale
         return Ledger(company, clock=self.config.clock, tz=self.config.tz, emit=self.store.emit,
                       reject_duplicate_docnumber=self.config.reject_duplicate_docnumber)

@@ -52,6 +52,9 @@ class Store:
         self.meta_dirty = True
 
     def emit(self, realm_id: str, entity: str, obj_id: str, operation: str, when: str) -> None:
+        company = self.companies.get(realm_id)
+        if company is not None:
+            company.changes += 1
         self.mark(realm_id)
         for listener in self.listeners:
             listener(realm_id, entity, obj_id, operation, when)

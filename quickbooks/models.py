@@ -185,7 +185,12 @@ class DocumentSync(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["company", "status"])]
+        indexes = [
+            models.Index(fields=["company", "status"]),
+            # Payments coming in name the bill by its QuickBooks Id: a page of an import, a webhook
+            # and the catch-up look bills up this way (without it, through all the company's rows).
+            models.Index(fields=["realm_id", "qbo_entity", "qbo_id"], name="documentsync_qbo_object_idx"),
+        ]
 
 
 class OutboxState(models.TextChoices):

@@ -61,11 +61,15 @@ def bill_amounts(bill_payment: dict[str, Any]) -> tuple[dict[str, Decimal], list
 
 
 def parts_of(
-    bill_payment: dict[str, Any], invoice_of_bill: dict[str, int], credit_note_of: dict[str, int] | None = None
+    bill_payment: dict[str, Any],
+    invoice_of_bill: dict[str, int],
+    credit_note_of: dict[str, int] | None = None,
+    amounts: tuple[dict[str, Decimal], list[tuple[str, Decimal]]] | None = None,
 ) -> tuple[list[ImportedPart], int]:
     """The parts paying our invoices, and how many bill lines are not linked to our invoices. A
-    supplier credit part points at our credit note when the VendorCredit applied is one we sent."""
-    bills, credits = bill_amounts(bill_payment)
+    supplier credit part points at our credit note when the VendorCredit applied is one we sent.
+    ``amounts``: ``bill_amounts(bill_payment)`` when the caller has it already."""
+    bills, credits = amounts or bill_amounts(bill_payment)
     method = method_of(bill_payment)
     paid_on = dt.date.fromisoformat(str(bill_payment.get("TxnDate"))[:10])
     reference = f"QuickBooks bill payment {bill_payment.get('DocNumber') or bill_payment.get('Id')}"
@@ -119,13 +123,14 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
     if not items:
         return result
     realm = connection.realm_id
-    bill_ids = {bill_id for bp in items if not is_deleted(bp) for bill_id in bill_amounts(bp)[0]}
+    amounts = {id(bp): bill_amounts(bp) for bp in items if not is_deleted(bp)}  # each payment's lines read once
+    bill_ids = {bill_id for bills, _ in amounts.values() for bill_id in bills}
     invoice_of_bill = dict(
         DocumentSync.objects.filter(
             realm_id=realm, qbo_entity="Bill", qbo_id__in=list(bill_ids), company_id=connection.company_id
         ).values_list("qbo_id", "document_id")
     )
-    credit_ids = {credit_id for bp in items if not is_deleted(bp) for credit_id, _ in bill_amounts(bp)[1]}
+    credit_ids = {credit_id for _, credits in amounts.values() for credit_id, _ in credits}
     credit_note_of = dict(
         DocumentSync.objects.filter(
             realm_id=realm, qbo_entity="VendorCredit", qbo_id__in=list(credit_ids), company_id=connection.company_id
@@ -142,7 +147,7 @@ def feed(connection: Connection, bill_payments: Iterable[dict[str, Any]], *, via
             continue
         if str(bp.get("SyncToken", "")).isdigit():
             versions[txn_id] = int(bp["SyncToken"])
-        parts, unlinked = parts_of(bp, invoice_of_bill, credit_note_of)
+        parts, unlinked = parts_of(bp, invoice_of_bill, credit_note_of, amounts[id(bp)])
         result.unlinked += unlinked
         txns[txn_id] = parts
         if not bp.get("Line") and "voided" in str(bp.get("PrivateNote", "")).lower():

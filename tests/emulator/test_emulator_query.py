@@ -89,3 +89,23 @@ async def test_given_10k_payments_when_paged_by_1000_then_fast_and_complete(qbo:
         position += 1000
     assert seen == 10_000
     assert time.perf_counter() - started < 10  # generous bound; typically well under a second
+
+
+async def test_given_a_paged_query_when_a_bill_changes_between_pages_then_the_next_page_sees_the_change(
+    qbo: Qbo,
+) -> None:
+    """Later pages reuse the first page's sorted matches only while nothing changed: a fresh scan
+    and a continuation always answer the same."""
+    bills = [await qbo.create("Bill", qbo.bill_body(10.0 + i, TxnDate="2026-01-05")) for i in range(5)]
+    text = "select * from Bill where TxnDate >= '2026-01-01' orderby Id startposition {} maxresults 2"
+    first = await qbo.query(text.format(1))
+    second = await qbo.query(text.format(3))
+    assert [b["Id"] for b in first["Bill"] + second["Bill"]] == [b["Id"] for b in bills[:4]]
+    # Bills[1] moves out of the range: every later position shifts by one, as a fresh scan says.
+    await qbo.create("Bill", {**bills[1], "TxnDate": "2025-12-31"})
+    third = await qbo.query(text.format(3))
+    assert [b["Id"] for b in third["Bill"]] == [bills[3]["Id"], bills[4]["Id"]]
+    # A new bill in the range shows up on the page it sorts into.
+    added = await qbo.create("Bill", qbo.bill_body(99.0, TxnDate="2026-01-06"))
+    last = await qbo.query(text.format(5))
+    assert [b["Id"] for b in last["Bill"]] == [added["Id"]]
