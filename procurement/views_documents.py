@@ -96,7 +96,9 @@ def document_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
         user=request.user, kind=kind, status=status if status in Status.values else "", search=search
     )
     # The QuickBooks column rides on the same query (a missing sync row reads as "Not sent").
-    documents = qbo_selectors.filter_by_sync(documents.select_related("qbo_sync"), sync)
+    documents = qbo_selectors.filter_by_sync(
+        documents.select_related("qbo_sync"), sync, company_id=request.user.tenant_id
+    )
     context = {
         "kind": info,
         "page_obj": paginate_ids_first(request, documents),

@@ -72,7 +72,8 @@ def test_given_5_or_60_documents_when_the_list_renders_then_the_query_count_is_t
     _add_documents(creator, kind, 55, start=100)
     many = _queries(client, url)
     assert few == many
-    assert _queries(client, url + "?q=Supplier&status=approved&page=2") == many
+    # A search looks the matching suppliers up first (their ids let PostgreSQL use its indexes).
+    assert _queries(client, url + "?q=Supplier&status=approved&page=2") == many + 1
     # The last page, and the QuickBooks filters (rows without a sync row count as "Not sent").
     assert _queries(client, url + "?page=2") == many
     assert _queries(client, url + "?sync=failed") == _queries(client, url + "?sync=not_sent") == many - 2
