@@ -336,10 +336,10 @@ QBO_BATCHES_PER_MINUTE = env_int("QBO_BATCHES_PER_MINUTE", 38)
 # a user's Send or Import a handful. 40 (one every 1.5 s) keeps them prompt while the export's two
 # lanes take the other 440: 38 batch requests of 30 documents and 402 single requests.
 QBO_READ_RESERVE_PER_MINUTE = env_int("QBO_READ_RESERVE_PER_MINUTE", 40)
-# Bulk deliveries of one company at once (quickbooks/limits.py, "turns"): enough to keep its two
-# lanes full (a batch being built while single requests go out), few enough that other companies'
-# exports take turns with it instead of waiting for it to finish.
-QBO_BULK_TURNS_PER_COMPANY = env_int("QBO_BULK_TURNS_PER_COMPANY", 4)
+# Bulk deliveries of one company at once (quickbooks/limits.py, "turns"): as many as QuickBooks lets
+# one company have in flight, so its lanes stay full (single requests wait 150 ms or more for each
+# answer). Fairness does not depend on it: every next turn queues behind other companies' messages.
+QBO_BULK_TURNS_PER_COMPANY = env_int("QBO_BULK_TURNS_PER_COMPANY", 8)
 # Multiplies every retry delay; tests set it near zero instead of sleeping.
 QBO_RETRY_SCALE = float(env_str("QBO_RETRY_SCALE", "1"))
 # How long a worker's claim on an outbox row lasts: a claim older than this belonged to a worker

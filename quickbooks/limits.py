@@ -13,11 +13,13 @@ per request, up to what the minute's requests leave after the batches and a rese
 behind an export. The batch lane is always tried first, since each of its requests moves 30
 documents. Work that is not bulk (one approval, a read) takes from the request budget only.
 
-Bulk work also takes turns between companies: one company's export may run at most
-``QBO_BULK_TURNS_PER_COMPANY`` deliveries at once. A message that finds its company's turns taken is
-dropped, its row left waiting: each turn, when it ends, sends one message for its company's oldest
-waiting row, and that message queues behind every other company's. So a thousand invoices approved
-in one company before another's are not all sent before the other's first (bench/realms.py).
+Bulk work also takes turns between companies. An approval's own message may start its company's
+bulk work only while the company holds no turn; otherwise it is dropped, its row left waiting. Each
+turn, when it ends, sends one message for its company's oldest waiting row, and that message queues
+behind every other company's; a turn that starts while its company holds fewer than
+``QBO_BULK_TURNS_PER_COMPANY`` sends one more, so a company alone gets its lanes full within a few
+turns. So a thousand invoices approved in one company before another's are not all sent before the
+other's first: the queue serves the companies in turn (bench/realms.py).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class RealmLimiter:
             backend, f"qbo:{realm_id}:single-lane", limit=single_lane_per_minute(), window=WINDOW_SECONDS
         )
         self.turns_key = f"qbo:{realm_id}:bulk-turns"
+        self.queued_key = f"qbo:{realm_id}:bulk-next-turn"
         self.concurrency = ConcurrentRateLimiter(
             backend, f"qbo:{realm_id}:concurrent", limit=settings.QBO_CONCURRENCY, ttl=180_000
         )
@@ -94,15 +97,33 @@ class RealmLimiter:
         if path == "batch":
             self._wait_for(self.batches, "batch")
 
-    def bulk_turn(self) -> Turn | None:
-        """One of the company's turns at bulk work, or None while all are taken."""
+    def bulk_turn(self, *, first: bool = False) -> Turn | None:
+        """One of the company's turns at bulk work, or None while all are taken. ``first``: only if
+        the company holds none and has no next turn queued (an approval's own message may start its
+        bulk work, not add to it, nor overtake the turn waiting at the back of the queue)."""
+        leases = _leases()
+        if first and leases.held(self.queued_key):
+            return None
         turn = Turn(self.turns_key)
-        limit = settings.QBO_BULK_TURNS_PER_COMPANY
-        return turn if _leases().take(self.turns_key, turn.member, limit=limit, seconds=TURN_SECONDS) else None
+        limit = 1 if first else settings.QBO_BULK_TURNS_PER_COMPANY
+        return turn if leases.take(self.turns_key, turn.member, limit=limit, seconds=TURN_SECONDS) else None
+
+    def next_turn_queued(self) -> None:
+        """A message for the company's next turn is on its way (until it arrives, or for at most
+        ``QUEUED_SECONDS`` should it be lost)."""
+        leases = _leases()
+        if not leases.take(self.queued_key, "next", limit=1, seconds=QUEUED_SECONDS):
+            leases.renew(self.queued_key, "next", seconds=QUEUED_SECONDS)
+
+    def next_turn_arrived(self) -> None:
+        _leases().give_back(self.queued_key, "next")
+
+    def bulk_turns_held(self) -> int:
+        """How many deliveries hold the company's turns (each sends the next message when it ends)."""
+        return _leases().held(self.turns_key)
 
     def bulk_running(self) -> bool:
-        """Whether some delivery holds one of the company's turns (and will send the next message)."""
-        return _leases().held(self.turns_key) > 0
+        return self.bulk_turns_held() > 0
 
     def bulk_lane(self, turn: Turn | None = None) -> LaneLimiter:
         """A lane for one delivery of bulk work: the batch lane when a batch request is left this
@@ -264,6 +285,9 @@ def _leases() -> _Leases:
 # request renew it; a single request may take longer (QBO_HTTP_TIMEOUT), which only lets one more
 # delivery in for a moment.
 TURN_SECONDS = 30.0
+# A next turn's message not arrived by then is taken to be lost (the sweeper sends the rows again):
+# approvals' own messages may start the company's bulk work again.
+QUEUED_SECONDS = 120.0
 
 
 class Turn:

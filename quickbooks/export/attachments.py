@@ -6,6 +6,8 @@ Zip archives and HEIC/HEIF photos are kept here but not sent: QuickBooks does no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from procurement.models import Attachment, Document
 from quickbooks.client import QboClient, request_id
 from quickbooks.models import DocumentSync
@@ -19,10 +21,22 @@ def is_sendable(attachment: Attachment) -> bool:
     return not name.endswith(NOT_SENT_EXTENSIONS) and attachment.content_type.lower() not in NOT_SENT_TYPES
 
 
-def upload_pending(*, client: QboClient, document: Document, sync: DocumentSync) -> int:
-    """Upload the document's files that QuickBooks does not have yet; returns how many."""
+def not_uploaded(document_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+    """The files QuickBooks does not have yet of each of these documents, in one query (a batch's)."""
+    files: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(document_id__in=set(document_ids), qbo_attachable_id=""):
+        files.setdefault(attachment.document_id, []).append(attachment)
+    return files
+
+
+def upload_pending(
+    *, client: QboClient, document: Document, sync: DocumentSync, files: list[Attachment] | None = None
+) -> int:
+    """Upload the document's files that QuickBooks does not have yet; returns how many. ``files``:
+    those files, read beforehand with the batch's (``not_uploaded``)."""
     count = 0
-    for attachment in document.attachments.filter(qbo_attachable_id=""):
+    pending = files if files is not None else document.attachments.filter(qbo_attachable_id="")
+    for attachment in pending:
         if not is_sendable(attachment):
             continue
         with attachment.file.open("rb") as handle:

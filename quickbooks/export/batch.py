@@ -8,19 +8,23 @@ caller for the single-document path. Items succeed or fail independently (qbo-ap
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Case, Field, Value, When
+from django.utils import timezone
 
 from procurement.models import Document
 from procurement.workflow import APPROVED_STATUSES
 from quickbooks.client import QboClient, batch_item_error, request_id
 from quickbooks.connection import closing_date
 from quickbooks.errors import QboError, QboTransient, QuickBooksError
-from quickbooks.export.attachments import upload_pending
+from quickbooks.export.attachments import not_uploaded, upload_pending
 from quickbooks.export.attempts import DeliveryResult, Stopwatch, result_for_error
 from quickbooks.export.mapping import entity_for, payload_for
 from quickbooks.export.reconcile import create_attempt, mark_linked, refused_create
-from quickbooks.export.snapshots import document_snapshot
+from quickbooks.export.snapshots import batch_reads, document_snapshot
 from quickbooks.export.vendors import ensure_vendor
 from quickbooks.models import Connection, DocumentSync, OutboxItem
 
@@ -59,6 +63,14 @@ def deliver_batch(
             # The one batch request is counted once, on its first row.
             failed.append((c.item, watch.stamp(result, api_calls=None if position == 0 else 0)))
         return failed, rest
+    # The bills QuickBooks made are linked first, in one UPDATE; then each row's result in turn.
+    made = [c for c in creates if c.entity in answers.get(c.item.id.hex, {})]
+    sent_as = {c.item.id: str((c.sync.create_attempt or {}).get("request_id", "")) for c in made}
+    for c in made:
+        body = answers[c.item.id.hex][c.entity]
+        mark_linked(c.sync, connection, c.entity, body, revision=c.document.revision, save=False)
+    _save_linked([c.sync for c in made])
+    files = not_uploaded(c.document.pk for c in made)
     results: list[tuple[OutboxItem, DeliveryResult]] = []
     for position, c in enumerate(creates):
         calls = 1 if position == 0 else 0
@@ -71,13 +83,13 @@ def deliver_batch(
                 (c.item, watch.stamp(_error(connection, client, c, error, f"batch create {c.entity}"), api_calls=calls))
             )
             continue
-        sent_as = str((c.sync.create_attempt or {}).get("request_id", ""))
-        mark_linked(c.sync, connection, c.entity, answer[c.entity], revision=c.document.revision)
         result = DeliveryResult.done(
-            f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=sent_as
+            f"create {c.entity} (batch of {len(creates)})", qbo_id=c.sync.qbo_id, request_id=sent_as[c.item.id]
         )
         try:
-            uploaded = upload_pending(client=client, document=c.document, sync=c.sync)
+            uploaded = upload_pending(
+                client=client, document=c.document, sync=c.sync, files=files.get(c.document.pk, [])
+            )
         except QboError as exc:
             results.append(
                 (c.item, watch.stamp(_error(connection, client, c, exc, "upload attachments"), api_calls=calls))
@@ -95,19 +107,23 @@ def _batchable(
     documents = Document.objects.select_related("supplier", "company").in_bulk([i.document_id for i in items])
     syncs = {s.document_id: s for s in DocumentSync.objects.filter(document_id__in=documents)}
     close = closing_date(connection, client)
+    # What each document's payload reads (vendor links, lines, tax codes), read once for the batch.
+    reads = batch_reads([d for d in documents.values() if _is_batchable(d, syncs.get(d.pk), close)], connection)
     creates: list[_Create] = []
     rest: list[OutboxItem] = []
     for item in items:
         document = documents[item.document_id]
         sync = syncs.get(document.pk)
-        fresh = sync is None or (not sync.qbo_id and not sync.create_uncertain)
-        in_open_period = close is None or document.issue_date > close
-        if not (fresh and in_open_period and document.status in APPROVED_STATUSES):
+        if not _is_batchable(document, sync, close):
             rest.append(item)
             continue
         try:
-            vendor_ref = ensure_vendor(connection=connection, client=client, supplier=document.supplier)
-            payload = payload_for(document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref))
+            vendor_ref = ensure_vendor(
+                connection=connection, client=client, supplier=document.supplier, links=reads.links
+            )
+            payload = payload_for(
+                document_snapshot(document=document, connection=connection, vendor_ref=vendor_ref, reads=reads)
+            )
         except QuickBooksError:
             rest.append(item)  # the single path records the reason properly
             continue
@@ -123,6 +139,55 @@ def _batchable(
     moved = {pk for pk, _, _ in as_read - now}
     rest += [c.item for c in creates if c.document.pk in moved]
     return [c for c in creates if c.document.pk not in moved], rest
+
+
+def _is_batchable(document: Document, sync: DocumentSync | None, close: dt.date | None) -> bool:
+    """A plain create: no QuickBooks copy yet (nor possibly one), in an open period, approved."""
+    fresh = sync is None or (not sync.qbo_id and not sync.create_uncertain)
+    in_open_period = close is None or document.issue_date > close
+    return fresh and in_open_period and document.status in APPROVED_STATUSES
+
+
+# What ``mark_linked`` sets; ``save`` would stamp ``updated_at`` too.
+_LINKED_FIELDS = (
+    "payments_unchecked",
+    "realm_id",
+    "qbo_entity",
+    "qbo_id",
+    "sync_token",
+    "synced_revision",
+    "create_uncertain",
+    "create_attempt",
+    "deleted_in_qbo",
+    "status",
+    "sent_at",
+    "error_code",
+    "error_message",
+    "line_ids",
+)
+
+
+def _save_linked(syncs: list[DocumentSync]) -> None:
+    """``mark_linked``'s save for a batch's rows, in one UPDATE: a field the rows share is one
+    value, the others (QuickBooks' ids, the revision) are chosen per row."""
+    if not syncs:
+        return
+    now = timezone.now()
+    changes: dict[str, Any] = {"updated_at": now}
+    for sync in syncs:
+        sync.updated_at = now
+    for name in _LINKED_FIELDS:
+        first = getattr(syncs[0], name)
+        if all(getattr(sync, name) == first for sync in syncs[1:]):
+            changes[name] = first
+        else:
+            field = DocumentSync._meta.get_field(name)
+            assert isinstance(field, Field)
+            changes[name] = Case(
+                *[When(pk=sync.pk, then=Value(getattr(sync, name), output_field=field)) for sync in syncs],
+                output_field=field,
+            )
+    DocumentSync.objects.filter(pk__in=[sync.pk for sync in syncs]).update(**changes)
 
 
 def _error(connection: Connection, client: QboClient, c: _Create, exc: QboError, operation: str) -> DeliveryResult:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 
 import dramatiq
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,10 +29,10 @@ from quickbooks.client import QboClient
 from quickbooks.connection import client_for
 from quickbooks.errors import QboError, QboThrottled, ReconnectNeeded
 from quickbooks.export import outbox
-from quickbooks.export.attempts import MAX_ATTEMPTS, DeliveryResult, Outcome, record_attempt
+from quickbooks.export.attempts import MAX_ATTEMPTS, DeliveryResult, Outcome, record_attempt, record_attempts
 from quickbooks.export.batch import deliver_batch
 from quickbooks.export.reconcile import reconcile
-from quickbooks.limits import LaneLimiter, RealmLimiter, Turn, limiter_for
+from quickbooks.limits import Lane, LaneLimiter, RealmLimiter, Turn, limiter_for
 from quickbooks.models import Connection, ConnectionStatus, DocumentSync, OutboxItem, OutboxState, SyncStatus
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,18 @@ LIMITER_WAIT = dt.timedelta(seconds=5)  # our own limiter's wait ran out: try ag
 CRASH_WAIT = dt.timedelta(seconds=30)
 # Shorter than the claim's lease, so a delivery is stopped before another worker may take its rows.
 DELIVERY_TIME_LIMIT = outbox.CLAIM_LEASE * 4 / 5
+# How long one turn of bulk work may go on sending single requests before it queues behind other
+# companies: a few requests at QBO's latency; a batch is a turn of its own.
+TURN_SLICE = dt.timedelta(seconds=1)
 
 
 @dramatiq.actor(
     queue_name="quickbooks", max_retries=0, time_limit=int(DELIVERY_TIME_LIMIT.total_seconds() * 1000)
 )
-def deliver_outbox_item(item_id: str) -> None:
-    """Retries are the outbox's business (``settle``), not Dramatiq's."""
-    deliver(item_id)
+def deliver_outbox_item(item_id: str, next_turn: bool = False) -> None:
+    """Retries are the outbox's business (``settle``), not Dramatiq's. ``next_turn``: sent by a turn
+    of bulk work for its company's next one (``_next_turn``)."""
+    deliver(item_id, next_turn=next_turn)
 
 
 def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None) -> None:
@@ -83,51 +89,75 @@ def sweep() -> int:
 # ---------------------------------------------------------------------------- the pipe
 
 
-def deliver(item_id: str) -> None:
-    row = outbox.pending_row(item_id)
+def deliver(item_id: str, *, next_turn: bool = False) -> None:
+    # A next turn's message stands for its company's waiting rows: when another delivery took its
+    # row meanwhile, it takes the company's oldest waiting ones instead.
+    row = outbox.row_of(item_id) if next_turn else outbox.pending_row(item_id)
     if row is None:
         return
     company_id, document_id = row
     connection = Connection.objects.select_related("default_expense_account", "default_ap_account").get(
         company_id=company_id
     )
+    realm = limiter_for(connection.realm_id)
+    if next_turn:
+        realm.next_turn_arrived()
     if connection.status != ConnectionStatus.CONNECTED:
         _settle_unsettled(
             outbox.claim(item_id),
             DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED, until_reconnected=True),
         )
         return
-    realm = limiter_for(connection.realm_id)
     if not outbox.has_backlog(company_id):
-        _deliver(connection, outbox.claim(item_id))
+        claim = outbox.claim_in_lane(item_id, company_id, document_id, up_to=1) if next_turn else outbox.claim(item_id)
+        _deliver(connection, claim)
         return
-    # Bulk work takes turns between companies: with every turn of this company taken, the row
-    # waits, and the turn that ends next sends the message for it (``_take_turn``).
-    turn = realm.bulk_turn()
+    # Bulk work takes turns between companies (quickbooks/limits.py): an approval's own message
+    # starts it only while the company holds no turn; otherwise the row waits, and the turn that
+    # ends next sends the message for it, behind other companies' messages.
+    turn = realm.bulk_turn(first=not next_turn)
     if turn is None:
         return
     try:
         _take_turn(connection, realm, turn, item_id, document_id)
     finally:
         turn.give_back()
-        _next_turn(company_id)
+        _next_turn(company_id, realm)
 
 
 def _take_turn(connection: Connection, realm: RealmLimiter, turn: Turn, item_id: str, document_id: int) -> None:
-    # Wait for a lane before claiming, so a waiting delivery holds no rows.
-    try:
-        lane = realm.bulk_lane(turn)
-    except QboThrottled:
-        return  # the turn ends; its next message comes round the queue again
-    items = outbox.claim_in_lane(item_id, connection.company_id, document_id, up_to=lane.batch_size)
-    _deliver(connection, items, lane)
+    """One batch, or single requests for up to ``TURN_SLICE``: a message to the back of the queue
+    for every single document would leave the single lane idle while the queue is long."""
+    ends = time.monotonic() + TURN_SLICE.total_seconds()
+    while True:
+        # Wait for a lane before claiming, so a waiting delivery holds no rows.
+        try:
+            lane = realm.bulk_lane(turn)
+        except QboThrottled:
+            return  # the turn ends; its next message comes round the queue again
+        items = outbox.claim_in_lane(item_id, connection.company_id, document_id, up_to=lane.batch_size)
+        if items and realm.bulk_turns_held() < settings.QBO_BULK_TURNS_PER_COMPANY:
+            _next_turn(connection.company_id, realm)  # one more turn beside this one, at the back of the queue
+        _deliver(connection, items, lane)
+        if lane.lane is Lane.BATCH or not items or time.monotonic() >= ends:
+            return
+        waiting = outbox.oldest_waiting(connection.company_id)
+        if waiting is None:
+            return
+        item_id, document_id = str(waiting[0]), waiting[1]
 
 
-def _next_turn(company_id: int) -> None:
-    """After a turn: the message for the company's oldest waiting row, at the back of the queue."""
+def _next_turn(company_id: int, realm: RealmLimiter) -> None:
+    """The message for the company's oldest waiting row, at the back of the queue."""
     waiting = outbox.oldest_waiting(company_id)
-    if waiting is not None:
-        dispatch([waiting])
+    if waiting is None:
+        return
+    realm.next_turn_queued()
+    outbox.mark_dispatched([waiting[0]])
+    try:
+        deliver_outbox_item.send_with_options(args=(str(waiting[0]),), kwargs={"next_turn": True})
+    except Exception:  # broker down: the sweeper will re-send
+        log.exception("Could not send outbox message %s; the sweeper will retry", waiting[0])
 
 
 def _deliver(connection: Connection, items: list[OutboxItem], lane: LaneLimiter | None = None) -> None:
@@ -162,8 +192,16 @@ def _send(connection: Connection, client: QboClient, items: list[OutboxItem]) ->
     results: list[tuple[OutboxItem, DeliveryResult]] = []
     if len(items) > 1:
         results, items = deliver_batch(connection=connection, client=client, items=items)
+        # The batch's creates land together: their attempts in one INSERT, their rows finished in
+        # one UPDATE while the claim holds for all of them (else row by row, each outcome known).
+        done = [(item, result) for item, result in results if result.outcome is Outcome.DONE]
+        record_attempts(done)
+        finished = len(done) > 1 and outbox.finish_all([item for item, _ in done])
         for item, result in results:
-            settle(item, result)
+            if result.outcome is not Outcome.DONE:
+                settle(item, result)
+            elif not finished:
+                settle(item, result, recorded=True)
     batched = len(results)
     for item in items:
         result = reconcile(connection=connection, client=client, item=item)
@@ -182,14 +220,15 @@ def _settle_unsettled(items: list[OutboxItem], result: DeliveryResult) -> None:
             settle(item, result)
 
 
-def settle(item: OutboxItem, result: DeliveryResult) -> None:
+def settle(item: OutboxItem, result: DeliveryResult, *, recorded: bool = False) -> None:
     """The one place a delivery's outcome lands: the outbox row, the document's status, the attempt.
 
     The row changes only while our claim holds (compare-and-set), and the document's status only
     after it did: a delivery that outlived its lease (another worker has the row now) records what
-    it did and changes nothing else.
+    it did and changes nothing else. ``recorded``: the attempt is written already (a batch's, in bulk).
     """
-    record_attempt(item=item, result=result)
+    if not recorded:
+        record_attempt(item=item, result=result)
     if result.outcome is Outcome.DONE:
         outbox.finish(item)
     elif result.outcome is Outcome.FAILED:

@@ -13,7 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from procurement.models import Document
@@ -59,6 +59,11 @@ def pending_row(item_id: uuid.UUID | str) -> tuple[int, int] | None:
     messages of a bulk export find their row already sent in another row's batch and stop here."""
     row = OutboxItem.objects.filter(pk=item_id, state=OutboxState.PENDING).values_list("company_id", "document_id")
     return row.first()
+
+
+def row_of(item_id: uuid.UUID | str) -> tuple[int, int] | None:
+    """(company, document) of ``item_id`` whatever its state."""
+    return OutboxItem.objects.filter(pk=item_id).values_list("company_id", "document_id").first()
 
 
 def claim(item_id: uuid.UUID | str, *, batch_up_to: int = 0) -> list[OutboxItem]:
@@ -144,12 +149,10 @@ def has_backlog(company_id: int) -> bool:
     return OutboxItem.objects.filter(_claimable(company_id))[:2].count() >= 2
 
 
-def oldest_waiting(company_id: int) -> uuid.UUID | None:
-    """The company's oldest due row nobody has claimed."""
-    row = OutboxItem.objects.filter(_claimable(company_id)).order_by("not_before", "created_at").first()
-    if row is None:
-        return None
-    return row.id
+def oldest_waiting(company_id: int) -> tuple[uuid.UUID, int] | None:
+    """(row, document) of the company's oldest due row nobody has claimed."""
+    rows = OutboxItem.objects.filter(_claimable(company_id)).order_by("not_before", "created_at")
+    return rows.values_list("id", "document_id").first()
 
 
 def release(item: OutboxItem, *, delay: dt.timedelta, error: str = "", count_attempt: bool = True) -> bool:
@@ -173,6 +176,31 @@ def finish(item: OutboxItem, *, failed: bool = False, error: str = "") -> bool:
         last_error=error[:2000],
         attempts=item.attempts + 1,
     )
+
+
+def finish_all(items: list[OutboxItem]) -> bool:
+    """``finish`` (done) for rows claimed together, in one UPDATE, all or none: True when every row
+    was still ours (compare-and-set on the claim's token) and is done now. False changes nothing,
+    and the caller finishes them row by row, to know each one's outcome (a row whose lease ran out
+    may have been taken by another worker)."""
+    tokens = {item.claim_token for item in items}
+    if len(tokens) != 1 or None in tokens:
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        done = OutboxItem.objects.filter(
+            pk__in=[item.pk for item in items], state=OutboxState.IN_FLIGHT, claim_token=tokens.pop()
+        ).update(
+            claim_token=None, state=OutboxState.DONE, finished_at=now, last_error="", attempts=F("attempts") + 1
+        )
+        if done != len(items):
+            transaction.set_rollback(True)
+            return False
+    for item in items:  # as ``_settle_row`` leaves a row it finished
+        item.state, item.finished_at, item.last_error = OutboxState.DONE, now, ""
+        item.attempts += 1
+        item.claim_token = None
+    return True
 
 
 def _settle_row(item: OutboxItem, **changes: object) -> bool:

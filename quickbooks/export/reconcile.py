@@ -301,9 +301,11 @@ def mark_linked(
     *,
     revision: int | None,
     payments_unchecked: bool = False,
+    save: bool = True,
 ) -> None:
     """QuickBooks holds ``body`` for this document, at ``revision`` (None: an unknown one).
-    ``payments_unchecked``: it may have been paid there before we knew it (the catch-up looks)."""
+    ``payments_unchecked``: it may have been paid there before we knew it (the catch-up looks).
+    ``save=False``: the caller saves what was set (``batch`` saves a batch's rows in one UPDATE)."""
     sync.payments_unchecked = sync.payments_unchecked or payments_unchecked
     sync.realm_id = connection.realm_id
     sync.qbo_entity = entity
@@ -318,7 +320,8 @@ def mark_linked(
     sync.error_code = sync.error_message = ""
     if entity == "PurchaseOrder" and revision is not None:
         sync.line_ids = order_line_ids(sync.document_id, revision, body)
-    sync.save()
+    if save:
+        sync.save()
 
 
 def order_line_ids(document_id: int, revision: int, body: dict[str, Any]) -> dict[str, str]:

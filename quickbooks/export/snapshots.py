@@ -7,11 +7,13 @@ book for this company or vendor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from procurement.models import CustomFieldValue, Document, DocumentKind, DocumentLine, ListKind, ListOption
 from quickbooks.errors import NotMappable
 from quickbooks.export.mapping import DocumentSnapshot, LineSnapshot, TaxLineSnapshot
+from quickbooks.export.vendors import vendor_links
 from quickbooks.models import Connection, DocumentSync, VendorLink
 from quickbooks.tax import CompanyTaxCodes, TaxCode, TaxRate, company_tax_codes
 
@@ -27,13 +29,42 @@ def _external(option: ListOption | None, what: str, line_no: int) -> str | None:
     return option.external_id
 
 
-def document_snapshot(*, document: Document, connection: Connection, vendor_ref: str) -> DocumentSnapshot:
-    check_currency(document, connection)
+LINE_RELATIONS = ("account", "line_class", "customer_project", "item", "tax_code")
+
+
+@dataclass
+class BatchReads:
+    """What ``document_snapshot`` reads for each document, read once for a batch of one company's
+    documents (``batch_reads``): their suppliers' vendor links, their lines, the tax codes."""
+
+    links: dict[int, VendorLink]
+    lines: dict[int, list[DocumentLine]]
+    tax_codes: CompanyTaxCodes | None
+
+
+def batch_reads(documents: list[Document], connection: Connection) -> BatchReads:
+    lines: dict[int, list[DocumentLine]] = {document.pk: [] for document in documents}
+    query = DocumentLine.objects.filter(document_id__in=lines).select_related(*LINE_RELATIONS)
+    for line in query:  # the lines' own order (position, id), as ``document.lines`` reads them
+        lines[line.document_id].append(line)
+    codes = company_tax_codes(connection.company_id) if connection.computes_tax and documents else None
+    return BatchReads(vendor_links(connection, (d.supplier_id for d in documents)), lines, codes)
+
+
+def document_snapshot(
+    *, document: Document, connection: Connection, vendor_ref: str, reads: BatchReads | None = None
+) -> DocumentSnapshot:
+    """``reads``: what was read for the document's whole batch, with its supplier's vendor link
+    (``ensure_vendor`` has run); otherwise the document's lines, link and tax codes are read here."""
+    check_currency(document, connection, links=reads.links if reads is not None else None)
     default_account = connection.default_expense_account
     lines = []
-    query = document.lines.select_related("account", "line_class", "customer_project", "item", "tax_code")
-    our_lines = list(query)
-    codes = company_tax_codes(document.company_id) if connection.computes_tax else None
+    codes: CompanyTaxCodes | None
+    if reads is not None:
+        our_lines, codes = reads.lines[document.pk], reads.tax_codes
+    else:
+        our_lines = list(document.lines.select_related(*LINE_RELATIONS))
+        codes = company_tax_codes(document.company_id) if connection.computes_tax else None
     taxes: dict[TaxRate, list[Decimal]] = {}
     if codes is not None:
         problems, taxes = _tax_plan(document, our_lines, codes)
@@ -158,8 +189,9 @@ def _code_ref(codes: CompanyTaxCodes, line: DocumentLine) -> str:
     return _code(codes, line).ref
 
 
-def check_currency(document: Document, connection: Connection) -> None:
-    """A currency QuickBooks cannot book is refused here, saying what to change (qbo-api.md §11)."""
+def check_currency(document: Document, connection: Connection, *, links: dict[int, VendorLink] | None = None) -> None:
+    """A currency QuickBooks cannot book is refused here, saying what to change (qbo-api.md §11).
+    ``links``: the vendor links read for a batch (a supplier not in it has none)."""
     home = (connection.home_currency or document.company.home_currency).upper()
     currency = (document.currency or home).upper()
     if currency != home and not connection.multicurrency:
@@ -169,7 +201,10 @@ def check_currency(document: Document, connection: Connection) -> None:
             f"Currency), reconnect to read it, then press Retry; or revise the document into {home}.",
             code="currency_refused",
         )
-    link = VendorLink.objects.filter(supplier_id=document.supplier_id, realm_id=connection.realm_id).first()
+    if links is not None:
+        link = links.get(document.supplier_id)
+    else:
+        link = VendorLink.objects.filter(supplier_id=document.supplier_id, realm_id=connection.realm_id).first()
     if link is not None and link.currency and link.currency != currency:
         raise NotMappable(
             f"{document.number} is in {currency}, but its supplier is the QuickBooks vendor “{link.qbo_name}”, whose "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -133,19 +134,40 @@ def payload_digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Supplier) -> str:
-    """The QBO vendor id for ``supplier``, linking or creating the vendor if needed."""
-    link = VendorLink.objects.filter(
-        company_id=connection.company_id, supplier=supplier, realm_id=connection.realm_id
-    ).first()
-    if link is not None:
-        return link.qbo_id
+def vendor_links(connection: Connection, supplier_ids: Iterable[int]) -> dict[int, VendorLink]:
+    """The links of these suppliers to vendors of the connected QuickBooks company, in one query: a
+    batch's documents have a few suppliers, so ``ensure_vendor`` and ``check_currency`` share them."""
+    links = VendorLink.objects.filter(
+        company_id=connection.company_id, realm_id=connection.realm_id, supplier_id__in=set(supplier_ids)
+    )
+    return {link.supplier_id: link for link in links}
+
+
+def ensure_vendor(
+    *, connection: Connection, client: QboClient, supplier: Supplier, links: dict[int, VendorLink] | None = None
+) -> str:
+    """The QBO vendor id for ``supplier``, linking or creating the vendor if needed. ``links``: the
+    suppliers' links read beforehand (``vendor_links``); a supplier not in it is looked up as usual,
+    and the link found or made is added to it."""
+    link = links.get(supplier.pk) if links is not None else None
+    if link is None:
+        link = VendorLink.objects.filter(
+            company_id=connection.company_id, supplier=supplier, realm_id=connection.realm_id
+        ).first()
+        if link is None:
+            link = _find_or_create(connection, client, supplier)
+        if links is not None and link.realm_id == connection.realm_id and link.company_id == connection.company_id:
+            links[supplier.pk] = link
+    return link.qbo_id
+
+
+def _find_or_create(connection: Connection, client: QboClient, supplier: Supplier) -> VendorLink:
     found = client.query(
         f"SELECT * FROM Vendor WHERE DisplayName = {quote(supplier.name)} AND Active IN (true, false)"
     ).get("Vendor", [])
     if found:
         vendor_remember(connection=connection, vendor=found[0])
-        return _link(supplier, connection.realm_id, found[0], "name").qbo_id
+        return _link(supplier, connection.realm_id, found[0], "name")
     payload: dict[str, Any] = {"DisplayName": supplier.name, "CompanyName": supplier.name}
     if supplier.email:
         payload["PrimaryEmailAddr"] = {"Address": supplier.email}
@@ -166,14 +188,14 @@ def ensure_vendor(*, connection: Connection, client: QboClient, supplier: Suppli
         ).get("Vendor", [])
         if again:
             vendor_remember(connection=connection, vendor=again[0])
-            return _link(supplier, connection.realm_id, again[0], "name").qbo_id
+            return _link(supplier, connection.realm_id, again[0], "name")
         raise QboDuplicate(
             f"QuickBooks already has a customer or employee named “{supplier.name}”, so it cannot be a "
             "vendor too. Map the supplier to a vendor by hand on Integrations.",
             fault_code=exc.fault_code,
         ) from exc
     vendor_remember(connection=connection, vendor=vendor)
-    return _link(supplier, connection.realm_id, vendor, "created").qbo_id
+    return _link(supplier, connection.realm_id, vendor, "created")
 
 
 def link_by_hand(*, connection: Connection, supplier: Supplier, vendor: dict[str, Any]) -> VendorLink:

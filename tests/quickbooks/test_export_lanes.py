@@ -162,3 +162,25 @@ def test_given_a_companys_bulk_turn_is_running_then_the_sweeper_leaves_its_waiti
     worker.resume()
     settle()
     assert sync_of(invoice).status == SyncStatus.SENT
+
+
+@pytest.mark.in_process_worker  # pauses the worker
+def test_given_a_next_turn_whose_row_was_sent_meanwhile_when_it_arrives_then_it_sends_the_companys_waiting_rows(
+    qbo, worker, creator, approver, supplier
+):
+    invoices = pending_invoices(creator, supplier, "NEXT", 3)
+    worker.pause()
+    for invoice in invoices:
+        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    first = OutboxItem.objects.get(document=invoices[0])
+    OutboxItem.objects.filter(pk=first.pk).update(state="done")  # another delivery sent it
+    realm = limits.limiter_for(qbo.realm_id)
+    realm.next_turn_queued()  # the turn that ended queued this message, holding approvals' messages back
+
+    delivery.deliver(str(first.pk), next_turn=True)
+
+    assert [sync_of(i).status for i in invoices[1:]] == [SyncStatus.SENT, SyncStatus.SENT]
+    turn = realm.bulk_turn(first=True)  # approvals' own messages may start bulk work again
+    assert turn is not None
+    turn.give_back()
+    worker.resume()
