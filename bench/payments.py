@@ -322,12 +322,17 @@ def start_server(emulator: EmulatorProcess, threads: int) -> tuple[subprocess.Po
         [sys.executable, str(ROOT / "bench" / "payments.py"), "--serve", f"127.0.0.1:{port}", str(threads)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    return server, webhook_url_once_up(port, seconds=30)
+
+
+def webhook_url_once_up(port: int, *, seconds: float) -> str:
+    """The product's webhook URL on ``port``, once it answers (405 to a GET), within ``seconds``."""
     url = f"http://127.0.0.1:{port}/quickbooks/webhooks"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=1).status_code == 405:
-                return server, url
+                return url
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError("the product's web server did not start")
@@ -348,15 +353,7 @@ def start_scaled_out(args: argparse.Namespace, processes: list[subprocess.Popen[
         [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(args.worker_threads)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     ))
-    url = f"http://127.0.0.1:{port}/quickbooks/webhooks"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 405:
-                return url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    return webhook_url_once_up(port, seconds=60)
 
 
 def bench_paid_latency(

@@ -123,7 +123,10 @@ class RealmLimiter:
         return _leases().held(self.turns_key)
 
     def bulk_running(self) -> bool:
-        return self.bulk_turns_held() > 0
+        """Whether the company's bulk work will send its next message itself: a turn is held, or
+        the next turn's message is on its way (the sweeper leaves such a company alone)."""
+        leases = _leases()
+        return leases.held(self.turns_key) > 0 or leases.held(self.queued_key) > 0
 
     def bulk_lane(self, turn: Turn | None = None) -> LaneLimiter:
         """A lane for one delivery of bulk work: the batch lane when a batch request is left this

@@ -77,7 +77,8 @@ def queue_after_commit(item: OutboxItem) -> None:
 
 def sweep() -> int:
     """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent.
-    A company whose bulk work holds a turn is left out: that turn sends its next message."""
+    A company whose bulk work holds a turn, or has its next turn's message on the way, is left
+    out: that turn (or message) sends the next one."""
     live = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values_list("company_id", "realm_id")
     busy = [company for company, realm in live if limiter_for(realm).bulk_running()]
     ids = outbox.due_for_sweep(leave_out=busy)

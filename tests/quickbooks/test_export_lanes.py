@@ -184,3 +184,23 @@ def test_given_a_next_turn_whose_row_was_sent_meanwhile_when_it_arrives_then_it_
     assert turn is not None
     turn.give_back()
     worker.resume()
+
+
+@pytest.mark.in_process_worker  # pauses the worker
+def test_given_a_companys_next_turn_is_on_its_way_then_the_sweeper_does_not_send_its_rows_again(
+    qbo, worker, creator, approver, supplier
+):
+    (invoice,) = pending_invoices(creator, supplier, "QUEUED", 1)
+    worker.pause()
+    document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    OutboxItem.objects.filter(document=invoice).update(dispatched_at=None)
+    realm = limits.limiter_for(qbo.realm_id)
+    realm.next_turn_queued()  # the message would only be dropped: no approval may overtake that turn
+
+    assert delivery.sweep() == 0
+
+    realm.next_turn_arrived()
+    assert delivery.sweep() == 1
+    worker.resume()
+    settle()
+    assert sync_of(invoice).status == SyncStatus.SENT
