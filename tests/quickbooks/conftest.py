@@ -96,6 +96,21 @@ def _flush_all(broker: dramatiq.Broker) -> None:
         broker.flush_all()
 
 
+def _forget_unfinished(broker: StubBroker) -> dict[str, int]:
+    """The stub broker's queues count a message as unfinished from the moment a worker takes it
+    until it is acknowledged, and a stopped worker neither acknowledges nor puts back the messages
+    it had taken (Dramatiq's stub consumer does not requeue). With no worker running, reset the
+    counts so that ``join()`` in later tests waits only for their own messages; say what was left."""
+    left = {}
+    for name, queue in broker.queues.items():
+        with queue.all_tasks_done:
+            if queue.unfinished_tasks:
+                left[name] = queue.unfinished_tasks
+                queue.unfinished_tasks = 0
+                queue.all_tasks_done.notify_all()
+    return left
+
+
 @pytest.fixture
 def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[Any]:
     """Dramatiq workers for the test: threads in this process (embedded mode), or, with
@@ -133,6 +148,12 @@ def worker(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[A
         yield thread_worker
         thread_worker.stop()
     _flush_all(broker)
+    if isinstance(broker, StubBroker):
+        left = _forget_unfinished(broker)
+        assert not left, (
+            f"the test ended with messages a worker had taken but not finished ({left}): settle() before it "
+            "ends, or every later settle() in this process would wait for them"
+        )
 
 
 def _busy() -> bool:

@@ -184,6 +184,7 @@ def test_given_a_next_turn_whose_row_was_sent_meanwhile_when_it_arrives_then_it_
     assert turn is not None
     turn.give_back()
     worker.resume()
+    settle()  # the approvals' own messages, taken by the paused worker, find their rows sent
 
 
 @pytest.mark.in_process_worker  # pauses the worker
