@@ -112,6 +112,7 @@ def main() -> None:
             "DATABASE_URL": f"{args.postgres}/{database}",
             "DRAMATIQ_BROKER_URL": args.redis,
             "DRAMATIQ_NAMESPACE": namespace,
+            "DATABASE_CONN_MAX_AGE": "60",  # deploy/env.example's: a worker keeps its connections
             "QBO_CREDENTIALS_FILE": str(emulator.dir / "creds.json"),
             "PROCURESYNC_VAR_DIR": str(logs / "var"),
             "DEBUG": "0",

@@ -205,3 +205,26 @@ def test_given_a_companys_next_turn_is_on_its_way_then_the_sweeper_does_not_send
     worker.resume()
     settle()
     assert sync_of(invoice).status == SyncStatus.SENT
+
+
+@pytest.mark.in_process_worker  # pauses the worker
+def test_given_a_companys_bulk_work_is_running_when_an_invoice_is_approved_then_the_turn_that_ends_sends_it(
+    qbo, worker, creator, approver, supplier
+):
+    (invoice,) = pending_invoices(creator, supplier, "RUNNING", 1)
+    realm = limits.limiter_for(qbo.realm_id)
+    turn = realm.bulk_turn()
+    assert turn is not None
+    worker.pause()
+
+    document_transition(actor=approver, document=invoice, action=A.APPROVE)
+
+    # Its own message would only find the company's turn taken and stop: none is sent.
+    row = OutboxItem.objects.get(document=invoice)
+    assert row.dispatched_at is None
+    assert worker.broker.queues["quickbooks"].qsize() == 0
+    turn.give_back()  # the turn ends: it sends the message for the company's oldest waiting row
+    delivery._next_turn(invoice.company_id, realm)
+    worker.resume()
+    settle()
+    assert sync_of(invoice).status == SyncStatus.SENT
