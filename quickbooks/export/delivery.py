@@ -49,22 +49,26 @@ TURN_SLICE = dt.timedelta(seconds=1)
 @dramatiq.actor(
     queue_name="quickbooks", max_retries=0, time_limit=int(DELIVERY_TIME_LIMIT.total_seconds() * 1000)
 )
-def deliver_outbox_item(item_id: str, next_turn: bool = False) -> None:
+def deliver_outbox_item(item_id: str, next_turn: bool = False, realm_id: str = "") -> None:
     """Retries are the outbox's business (``settle``), not Dramatiq's. ``next_turn``: sent by a turn
-    of bulk work for its company's next one (``_next_turn``)."""
-    deliver(item_id, next_turn=next_turn)
+    of bulk work for its company's next one (``_next_turn``). ``realm_id``: the row's QuickBooks
+    company when the message was sent, so a message that bulk work makes needless stops at once."""
+    deliver(item_id, next_turn=next_turn, realm_id=realm_id)
 
 
-def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None) -> None:
+def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None, realm_id: str = "") -> None:
     """Send one message per row. A lost message is harmless: the sweeper finds the row again."""
     ids = list(item_ids)
     outbox.mark_dispatched(ids)
+    kwargs = {"realm_id": realm_id} if realm_id else {}
     for item_id in ids:
         try:
             if delay:
-                deliver_outbox_item.send_with_options(args=(str(item_id),), delay=int(delay.total_seconds() * 1000))
+                deliver_outbox_item.send_with_options(
+                    args=(str(item_id),), kwargs=kwargs, delay=int(delay.total_seconds() * 1000)
+                )
             else:
-                deliver_outbox_item.send(str(item_id))
+                deliver_outbox_item.send_with_options(args=(str(item_id),), kwargs=kwargs)
         except Exception:  # broker down: the sweeper will re-send
             log.exception("Could not send outbox message %s; the sweeper will retry", item_id)
 
@@ -87,7 +91,7 @@ def _dispatch_unless_bulk_running(item_id: uuid.UUID, company_id: int) -> None:
     realm_id = Connection.objects.filter(company_id=company_id).values_list("realm_id", flat=True).first()
     if realm_id and limiter_for(realm_id).bulk_running():
         return
-    dispatch([item_id])
+    dispatch([item_id], realm_id=realm_id or "")
 
 
 def sweep() -> int:
@@ -105,7 +109,12 @@ def sweep() -> int:
 # ---------------------------------------------------------------------------- the pipe
 
 
-def deliver(item_id: str, *, next_turn: bool = False) -> None:
+def deliver(item_id: str, *, next_turn: bool = False, realm_id: str = "") -> None:
+    if realm_id and not next_turn and limiter_for(realm_id).bulk_running():
+        # The company's bulk work started after this message was sent (a burst of approvals sends
+        # one message each before the first of them takes a turn): it sends this row, for the
+        # reason given in ``_dispatch_unless_bulk_running``. No query for the row is needed.
+        return
     # A next turn's message stands for its company's waiting rows: when another delivery took its
     # row meanwhile, it takes the company's oldest waiting ones instead.
     row = outbox.row_of(item_id) if next_turn else outbox.pending_row(item_id)

@@ -228,3 +228,26 @@ def test_given_a_companys_bulk_work_is_running_when_an_invoice_is_approved_then_
     worker.resume()
     settle()
     assert sync_of(invoice).status == SyncStatus.SENT
+
+
+@pytest.mark.in_process_worker  # pauses the worker
+def test_given_approvals_queued_before_bulk_work_started_then_their_messages_stop_without_a_query(
+    qbo, worker, creator, approver, supplier, django_assert_num_queries
+):
+    invoices = pending_invoices(creator, supplier, "BURST", 3)
+    worker.pause()
+    for invoice in invoices:  # no turn is held yet: each approval sends its message
+        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    realm = limits.limiter_for(qbo.realm_id)
+    turn = realm.bulk_turn(first=True)  # the first message started the company's bulk work
+    assert turn is not None
+
+    second = str(OutboxItem.objects.get(document=invoices[1]).pk)
+    with django_assert_num_queries(0):
+        delivery.deliver(second, realm_id=qbo.realm_id)
+
+    turn.give_back()
+    delivery._next_turn(invoices[0].company_id, realm)
+    worker.resume()
+    settle()
+    assert {sync_of(i).status for i in invoices} == {SyncStatus.SENT}

@@ -24,7 +24,7 @@ def approved(creator, approver, supplier, code):
 
 
 def test_given_the_message_is_lost_then_the_sweeper_sends_the_bill(qbo, creator, approver, supplier, monkeypatch):
-    monkeypatch.setattr(delivery, "dispatch", lambda ids, delay=None: None)  # the broker drops it
+    monkeypatch.setattr(delivery, "dispatch", lambda ids, **options: None)  # the broker drops it
     invoice = approved(creator, approver, supplier, "LOST-1")
     assert sync_of(invoice).status == SyncStatus.QUEUED
     monkeypatch.undo()
