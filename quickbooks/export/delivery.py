@@ -98,12 +98,16 @@ def sweep() -> int:
     """Recover rows of crashed workers and re-send rows whose message was lost. Returns rows sent.
     A company whose bulk work holds a turn, or has its next turn's message on the way, is left
     out: that turn (or message) sends the next one."""
-    live = Connection.objects.filter(status=ConnectionStatus.CONNECTED).values_list("company_id", "realm_id")
-    busy = [company for company, realm in live if limiter_for(realm).bulk_running()]
-    ids = outbox.due_for_sweep(leave_out=busy)
-    if ids:
-        dispatch(ids)
-    return len(ids)
+    realms = dict(Connection.objects.filter(status=ConnectionStatus.CONNECTED).values_list("company_id", "realm_id"))
+    busy = [company for company, realm in realms.items() if limiter_for(realm).bulk_running()]
+    rows = outbox.due_for_sweep(leave_out=busy)
+    by_company: dict[int, list[uuid.UUID]] = {}
+    for item_id, company_id in rows:
+        by_company.setdefault(company_id, []).append(item_id)
+    for company_id, ids in by_company.items():
+        # With the realm, a message that finds the company's bulk work started meanwhile stops at once.
+        dispatch(ids, realm_id=realms.get(company_id, ""))
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------- the pipe

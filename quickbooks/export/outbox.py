@@ -230,9 +230,9 @@ def has_unfinished(document: Document) -> bool:
     return OutboxItem.objects.filter(document=document, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT]).exists()
 
 
-def due_for_sweep(*, leave_out: list[int] | None = None) -> list[uuid.UUID]:
-    """Rows of crashed workers (their claim's lease ran out) and rows whose message was lost, but
-    none of the companies in ``leave_out``."""
+def due_for_sweep(*, leave_out: list[int] | None = None) -> list[tuple[uuid.UUID, int]]:
+    """(row, company) of rows of crashed workers (their claim's lease ran out) and of rows whose
+    message was lost, but none of the companies in ``leave_out``."""
     now = timezone.now()
     # A claim past its lease belonged to a worker that died: the row is due again at once.
     OutboxItem.objects.filter(state=OutboxState.IN_FLIGHT, claimed_until__lt=now).update(
@@ -244,4 +244,4 @@ def due_for_sweep(*, leave_out: list[int] | None = None) -> list[uuid.UUID]:
     )
     if leave_out:
         due = due.exclude(company_id__in=leave_out)
-    return list(due.values_list("id", flat=True)[:SWEEP_MAX])
+    return list(due.values_list("id", "company_id")[:SWEEP_MAX])
