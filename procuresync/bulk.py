@@ -7,6 +7,7 @@ the database by their fields exactly as the ORM prepares them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, models, router
@@ -69,3 +70,31 @@ def _prepare_column(
                 prepared[key] = field.get_db_prep_save(value, connection)
             out.append(prepared[key])
     return out
+
+
+def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """``bulk_update`` of ``fields`` for rows of one model, as one ``executemany`` of a plain
+    ``UPDATE … WHERE pk``: ``bulk_update`` builds a CASE with an arm per row for every field, and
+    compiling those was most of the cost of settling a batch of 30 sent documents. Values are
+    prepared for the database by their fields, as ``save`` prepares them; nothing else is checked
+    or stamped (``auto_now`` fields only change when listed)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    targets = [field for field in map(meta.get_field, fields) if isinstance(field, models.Field)]
+    assert len(targets) == len(fields), "only concrete fields can be updated"
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(meta.db_table),
+        ", ".join(f"{quote(str(f.column))} = %s" for f in targets),
+        quote(str(meta.pk.column)),
+    )
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in targets]
+        + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

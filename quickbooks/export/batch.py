@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Field, Value, When
 from django.utils import timezone
 
 from procurement.models import Document
 from procurement.workflow import APPROVED_STATUSES
+from procuresync.bulk import update_rows
 from quickbooks.client import QboClient, batch_item_error, request_id
 from quickbooks.connection import closing_date
 from quickbooks.errors import QboError, QboTransient, QuickBooksError
@@ -50,7 +50,7 @@ def deliver_batch(
     for c in creates:
         c.sync.create_uncertain = True
         c.sync.create_attempt = create_attempt(c.item, c.document, c.payload)
-    DocumentSync.objects.bulk_update([c.sync for c in creates], ["create_uncertain", "create_attempt"])
+    update_rows([c.sync for c in creates], ("create_uncertain", "create_attempt"))
     request = [{"bId": c.item.id.hex, "operation": "create", c.entity: c.payload} for c in creates]
     batch_id = request_id("batch", ",".join(sorted(c.item.id.hex for c in creates)))
     watch = Stopwatch(client)
@@ -168,28 +168,11 @@ _LINKED_FIELDS = (
 
 
 def _save_linked(syncs: list[DocumentSync]) -> None:
-    """``mark_linked``'s save for a batch's rows, in one UPDATE: a field the rows share is one
-    value, the others (QuickBooks' ids, the revision) are chosen per row. Not ``bulk_update``: it
-    builds a 30-arm CASE for every one of the 15 fields, most of which the rows share, and this runs
-    for every batch (product CPU per exported document, bench/realms.py)."""
-    if not syncs:
-        return
+    """``mark_linked``'s save for a batch's rows (``save`` would write every column, one query each)."""
     now = timezone.now()
-    changes: dict[str, Any] = {"updated_at": now}
     for sync in syncs:
         sync.updated_at = now
-    for name in _LINKED_FIELDS:
-        first = getattr(syncs[0], name)
-        if all(getattr(sync, name) == first for sync in syncs[1:]):
-            changes[name] = first
-        else:
-            field = DocumentSync._meta.get_field(name)
-            assert isinstance(field, Field)
-            changes[name] = Case(
-                *[When(pk=sync.pk, then=Value(getattr(sync, name), output_field=field)) for sync in syncs],
-                output_field=field,
-            )
-    DocumentSync.objects.filter(pk__in=[sync.pk for sync in syncs]).update(**changes)
+    update_rows(syncs, (*_LINKED_FIELDS, "updated_at"))
 
 
 def _error(connection: Connection, client: QboClient, c: _Create, exc: QboError, operation: str) -> DeliveryResult:
