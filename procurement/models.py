@@ -202,6 +202,10 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["company", "kind", "status", "-sequence", "id"], name="document_list_status_idx"),
             models.Index(fields=["company", "kind", "-sequence", "id"], name="document_list_idx"),
+            # A kind's ids in id order: the QuickBooks filter "Not sent" counts its documents by
+            # walking these beside the sync rows' ``documentsync_sent_idx`` (a merge anti join of two
+            # index-only scans; quickbooks.selectors.filter_by_sync).
+            models.Index(fields=["company", "kind", "id"], name="document_kind_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -138,6 +138,10 @@ def filter_by_sync(documents: QuerySet[Document], sync: str, *, company_id: int)
     # (NOT) EXISTS rather than a condition on the joined row: PostgreSQL misjudged "no row or
     # not_sent" as one row among 100,000 and looped over the suppliers for each (seconds). Sent and
     # the other common statuses are most of the documents, and a join with all of them is right.
+    # The page's count of "Not sent" walks the kind's ids (procurement's ``document_kind_id_idx``)
+    # beside the rows of ``documentsync_sent_idx``, which holds exactly what this NOT EXISTS asks
+    # for: a merge anti join of two index-only scans (procurement migration 0009 says why no
+    # parallel hash join). Its condition must stay what that index's condition proves.
     correlated = DocumentSync.objects.filter(document_id=OuterRef("pk"), company_id=OuterRef("company_id"))
     if sync == SyncStatus.NOT_SENT:
         return documents.filter(~Exists(correlated.exclude(status=SyncStatus.NOT_SENT)))
