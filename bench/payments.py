@@ -386,6 +386,8 @@ def bench_acks(emulator: EmulatorProcess, api: Api, url: str, count: int, rps: f
     """Open loop: request i is sent at t0 + i/rps whatever the previous answers did."""
     token = emulator.credentials["verifier_token"]
     payment_ids = [bp["Id"] for bp in api.query_all("BillPayment", "TxnDate >= '2000-01-01'")[:count]]
+    if not payment_ids:  # the events name payments QuickBooks holds; the import part makes them
+        raise SystemExit("The acks part needs bill payments in QuickBooks: run it with --parts import,acks.")
     bodies = []
     for i in range(count):
         event = [{"specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.bench",
