@@ -61,14 +61,10 @@ def dispatch(item_ids: Iterable[uuid.UUID], *, delay: dt.timedelta | None = None
     ids = list(item_ids)
     outbox.mark_dispatched(ids)
     kwargs = {"realm_id": realm_id} if realm_id else {}
+    delay_ms = int(delay.total_seconds() * 1000) if delay else None
     for item_id in ids:
         try:
-            if delay:
-                deliver_outbox_item.send_with_options(
-                    args=(str(item_id),), kwargs=kwargs, delay=int(delay.total_seconds() * 1000)
-                )
-            else:
-                deliver_outbox_item.send_with_options(args=(str(item_id),), kwargs=kwargs)
+            deliver_outbox_item.send_with_options(args=(str(item_id),), kwargs=kwargs, delay=delay_ms)
         except Exception:  # broker down: the sweeper will re-send
             log.exception("Could not send outbox message %s; the sweeper will retry", item_id)
 
