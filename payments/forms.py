@@ -12,6 +12,7 @@ from accounts.models import User
 from payments.models import Method, PaymentStatus
 from procurement.models import Supplier
 from procurement.selectors import suppliers_for
+from procuresync.web import LongSelect
 
 
 class PaymentForm(forms.Form):
@@ -29,7 +30,9 @@ class PaymentForm(forms.Form):
 class PaymentFilterForm(forms.Form):
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    supplier = forms.ModelChoiceField(queryset=Supplier.objects.none(), required=False, empty_label="All suppliers")
+    supplier = forms.ModelChoiceField(
+        queryset=Supplier.objects.none(), required=False, empty_label="All suppliers", widget=LongSelect
+    )
     method = forms.ChoiceField(choices=[("", "All methods"), *Method.choices], required=False)
     status = forms.ChoiceField(choices=[("", "All statuses"), *PaymentStatus.choices], required=False)
 

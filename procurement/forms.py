@@ -19,7 +19,7 @@ from procurement.inputs import DocumentData, LineData, SupplierData
 from procurement.models import DiscountType, Document, DocumentKind, ListKind, Status, Supplier, carries_supplier_code
 from procurement.validation import COMMENT_MAX, NOTES_MAX, document_data_from
 from procuresync.errors import DomainError
-from procuresync.web import FieldTarget, apply_errors
+from procuresync.web import FieldTarget, LongSelect, apply_errors
 
 DISCOUNT_CHOICES = DiscountType.choices
 LINE_DISCOUNT_CHOICES = [("", "—"), (DiscountType.PERCENT, "%"), (DiscountType.AMOUNT, "Amount")]
@@ -28,11 +28,13 @@ LINE_DISCOUNT_CHOICES = [("", "—"), (DiscountType.PERCENT, "%"), (DiscountType
 class PurchaseOrderField(forms.ModelChoiceField):
     """Purchase orders named with their supplier, so an invoice's PO is picked by more than a number."""
 
+    widget = LongSelect
+
     def label_from_instance(self, obj: Document) -> str:
         return f"{obj.number} · {obj.supplier.name}"
 
 
-class SupplierTaggedSelect(forms.Select):
+class SupplierTaggedSelect(LongSelect):
     """Each option says whose it is (``data-supplier``), so the page can offer only the chosen
     supplier's invoices; without script every invoice is listed, named with its supplier."""
 
@@ -54,7 +56,9 @@ class CreditedInvoiceField(forms.ModelChoiceField):
 
 
 class DocumentForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=Supplier.objects.none(), empty_label="Choose a supplier")
+    supplier = forms.ModelChoiceField(
+        queryset=Supplier.objects.none(), empty_label="Choose a supplier", widget=LongSelect
+    )
     issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     supplier_unique_code = forms.CharField(
