@@ -86,6 +86,11 @@ class Payment(models.Model):
             # The list's whole order (-paid_on, -id): without the id the database sorted each day's
             # payments again, and could not find a deep page's ids from the index alone.
             models.Index(fields=["company", "-paid_on", "-id"], name="payment_list_idx"),
+            # The page's two filters that keep a share of the rows (a method about a quarter, a status
+            # a few in a hundred): counted, and paged, from these alone instead of every payment's
+            # row (bench/lists.py: ?method=card's p95 was 130-138 ms at 100,000).
+            models.Index(fields=["company", "method", "-paid_on", "-id"], name="payment_list_method_idx"),
+            models.Index(fields=["company", "status", "-paid_on", "-id"], name="payment_list_status_idx"),
             models.Index(fields=["invoice", "status"]),
         ]
 
