@@ -37,3 +37,12 @@ def test_given_the_embedded_defaults_when_checked_for_deployment_then_debug_and_
 
     assert done.returncode != 0
     assert "security.W018" in done.stderr and "security.W008" in done.stderr  # DEBUG on; no HTTPS redirect
+
+
+def test_given_the_web_process_when_its_application_is_loaded_then_the_start_up_heap_is_not_scanned_again() -> None:
+    # procuresync/wsgi.py: full garbage collections skip what was loaded at start.
+    probe = "import gc, procuresync.wsgi; print(gc.get_freeze_count(), len(gc.get_objects()))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+
+    frozen, scanned = map(int, done.stdout.split())
+    assert frozen > 10 * scanned, done.stdout
