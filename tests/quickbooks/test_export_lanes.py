@@ -65,6 +65,13 @@ def pending_invoices(user, supplier, prefix: str, count: int):
     return invoices
 
 
+def approve_while_paused(worker, approver, invoices) -> None:
+    """No turn is held yet: each approval sends its message, which the paused worker leaves queued."""
+    worker.pause()
+    for invoice in invoices:
+        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+
+
 @pytest.fixture
 def one_turn_each(settings):
     settings.QBO_BULK_TURNS_PER_COMPANY = 1
@@ -169,9 +176,7 @@ def test_given_a_next_turn_whose_row_was_sent_meanwhile_when_it_arrives_then_it_
     qbo, worker, creator, approver, supplier
 ):
     invoices = pending_invoices(creator, supplier, "NEXT", 3)
-    worker.pause()
-    for invoice in invoices:
-        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    approve_while_paused(worker, approver, invoices)
     first = OutboxItem.objects.get(document=invoices[0])
     OutboxItem.objects.filter(pk=first.pk).update(state="done")  # another delivery sent it
     realm = limits.limiter_for(qbo.realm_id)
@@ -237,9 +242,7 @@ def test_given_approvals_queued_before_bulk_work_started_then_their_messages_sto
     qbo, worker, creator, approver, supplier, django_assert_num_queries
 ):
     invoices = pending_invoices(creator, supplier, "BURST", 3)
-    worker.pause()
-    for invoice in invoices:  # no turn is held yet: each approval sends its message
-        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    approve_while_paused(worker, approver, invoices)
     realm = limits.limiter_for(qbo.realm_id)
     turn = realm.bulk_turn(first=True)  # the first message started the company's bulk work
     assert turn is not None
@@ -260,9 +263,7 @@ def test_given_a_turn_ends_with_rows_waiting_when_an_approvals_message_arrives_m
     qbo, worker, creator, approver, supplier, monkeypatch
 ):
     invoices = pending_invoices(creator, supplier, "ENDING", 3)
-    worker.pause()
-    for invoice in invoices:  # no turn is held yet: each approval sends its message
-        document_transition(actor=approver, document=invoice, action=A.APPROVE)
+    approve_while_paused(worker, approver, invoices)
     first, second = (str(OutboxItem.objects.get(document=i).pk) for i in invoices[:2])
     turns = []
     monkeypatch.setattr(delivery, "_take_turn", lambda *args: turns.append(args))  # sends nothing: rows wait
