@@ -79,12 +79,11 @@ def queue_after_commit(item: OutboxItem) -> None:
 
 
 def _dispatch_unless_bulk_running(item_id: uuid.UUID, company_id: int) -> None:
-    # Why no row is left behind: the row is committed before this looks at the turns, and an
-    # ending turn looks for the oldest waiting row only after it has given itself back, behind an
-    # announcement of its next turn that it withdraws, and looks again, when none is waiting
-    # (``_end_turn``). So bulk work seen here still finds this row; bulk work that ended already
-    # is not seen, and the message goes now. A turn whose worker died runs out, and then the sweeper sends the row
-    # (its ``dispatched_at`` stays empty); a lost next-turn message runs out the same way.
+    # Why no row is left behind: the row is committed before this looks at the turns, and bulk
+    # work that is seen here looks for waiting rows once more before it stops (``_end_turn``), so
+    # it finds this row; bulk work that ended already is not seen, and the message goes now. A turn
+    # whose worker died runs out, and then the sweeper sends the row (its ``dispatched_at`` stays
+    # empty); a lost next-turn message runs out the same way.
     realm_id = Connection.objects.filter(company_id=company_id).values_list("realm_id", flat=True).first()
     if realm_id and limiter_for(realm_id).bulk_running():
         return
@@ -126,26 +125,24 @@ def deliver(item_id: str, *, next_turn: bool = False, realm_id: str = "") -> Non
         company_id=company_id
     )
     realm = limiter_for(connection.realm_id)
-    if connection.status != ConnectionStatus.CONNECTED:
-        if next_turn:
-            realm.next_turn_arrived()
+    connected = connection.status == ConnectionStatus.CONNECTED
+    backlog = connected and outbox.has_backlog(company_id)
+    # Bulk work takes turns between companies (quickbooks/limits.py): an approval's own message
+    # starts it only while the company holds no turn; otherwise the row waits, and the turn that
+    # ends next sends the message for it, behind other companies' messages.
+    turn = realm.bulk_turn(first=not next_turn) if backlog else None
+    if next_turn:
+        realm.next_turn_arrived()  # only now: with the turn taken, bulk work never looks stopped between
+    if not connected:
         _settle_unsettled(
             outbox.claim(item_id),
             DeliveryResult.paused("Waiting for QuickBooks to be reconnected.", delay=PAUSED, until_reconnected=True),
         )
         return
-    if not outbox.has_backlog(company_id):
-        if next_turn:
-            realm.next_turn_arrived()
+    if not backlog:
         claim = outbox.claim_in_lane(item_id, company_id, document_id, up_to=1) if next_turn else outbox.claim(item_id)
         _deliver(connection, claim)
         return
-    # Bulk work takes turns between companies (quickbooks/limits.py): an approval's own message
-    # starts it only while the company holds no turn; otherwise the row waits, and the turn that
-    # ends next sends the message for it, behind other companies' messages.
-    turn = realm.bulk_turn(first=not next_turn)
-    if next_turn:
-        realm.next_turn_arrived()  # only now: with the turn taken, bulk work never looks stopped between
     if turn is None:
         return
     try:
